@@ -1,0 +1,49 @@
+"""xctoken: App Store Connect API tokens (ES256 JWTs), done properly.
+
+Library use::
+
+    from xctoken import TokenRequest, load_private_key, mint_token
+
+    key = load_private_key(open("AuthKey_2X9R4HXF34.p8", "rb").read())
+    token = mint_token(TokenRequest(key_id="2X9R4HXF34", issuer_id="57246542-..."), key)
+    headers = {"Authorization": f"Bearer {token.value}"}
+
+Nothing here prints, exits or reads the environment; errors are
+:class:`XctokenError` subclasses whose messages never contain key material.
+"""
+
+from __future__ import annotations
+
+__version__ = "1.0.0"
+
+from .claims import (
+    AUDIENCE_APP_STORE_CONNECT,
+    AUDIENCE_ENTERPRISE,
+    DEFAULT_CLOCK_SKEW,
+    DEFAULT_LIFETIME,
+    MAX_LIFETIME,
+    MAX_LONG_LIVED_LIFETIME,
+    KeyType,
+    TokenRequest,
+    build_claims,
+    build_header,
+)
+from .errors import (
+    ConfigError,
+    KeyLoadError,
+    KeyNotFoundError,
+    OutputError,
+    TokenExpiredError,
+    TokenInvalidError,
+    XctokenError,
+)
+from .keys import KeyForm, LoadedKey, load_private_key
+from .signing import Signer, Token, mint_token
+
+__all__ = [
+    "AUDIENCE_APP_STORE_CONNECT", "AUDIENCE_ENTERPRISE", "DEFAULT_CLOCK_SKEW", "DEFAULT_LIFETIME",
+    "MAX_LIFETIME", "MAX_LONG_LIVED_LIFETIME", "ConfigError", "KeyForm", "KeyLoadError",
+    "KeyNotFoundError", "KeyType", "LoadedKey", "OutputError", "Signer", "Token", "TokenExpiredError",
+    "TokenInvalidError", "TokenRequest", "XctokenError", "__version__", "build_claims", "build_header",
+    "load_private_key", "mint_token",
+]

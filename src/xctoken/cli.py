@@ -1,0 +1,322 @@
+"""The ``xctoken`` command: the only place that prints, reads ``sys.argv`` or exits.
+
+Every expected failure is an :class:`~xctoken.errors.XctokenError`; ``main``
+turns it into one line on stderr and the exit code documented in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from . import __version__
+from .claims import DEFAULT_CLOCK_SKEW, DEFAULT_LIFETIME
+from .errors import EXIT_CODES, OutputError, TokenExpiredError, TokenInvalidError, XctokenError
+from .files import write_secret_file
+from .settings import Options, resolve
+from .signing import Signer, Token, iso8601
+
+DEFAULT_VARIABLE = "APP_STORE_CONNECT_TOKEN"
+
+
+def _add_key_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("credentials (flags win over environment variables)")
+    group.add_argument("--key-id", metavar="ID", help="10-character key ID (env: ASC_KEY_ID, KEY_ID)")
+    group.add_argument("--issuer-id", metavar="UUID", help="issuer ID for team keys (env: ASC_ISSUER_ID, ISSUER_ID)")
+    group.add_argument("--key-type", choices=("team", "individual"),
+                       help="team (default: iss claim) or individual (sub: user)")
+    group.add_argument("-k", "--key", dest="key_path", metavar="PATH",
+                       help="the .p8 key file, or '-' to read it from stdin (env: ASC_PRIVATE_KEY_PATH)")
+    group.add_argument("--key-dir", metavar="DIR", help="directory holding AuthKey_<KEYID>.p8 (env: KEY_DIR)")
+    group.add_argument("--key-env", metavar="NAME",
+                       help="name of an environment variable holding the key (PEM or base64)")
+
+
+def _add_token_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("token")
+    group.add_argument("--lifetime", metavar="DURATION",
+                       help=f"exp - iat: seconds or Nm/Nh/Nd (default {DEFAULT_LIFETIME}, the maximum "
+                            "without a long-lived scope)")
+    group.add_argument("--clock-skew", metavar="DURATION",
+                       help=f"back-date iat by this much, within the lifetime (default {DEFAULT_CLOCK_SKEW})")
+    group.add_argument("--scope", action="append", default=[], metavar="'METHOD /path'",
+                       help="restrict the token to one request; repeat for more")
+    group.add_argument("--audience", metavar="AUD", help="override the aud claim")
+    group.add_argument("--enterprise", action="store_true",
+                       help="Enterprise Program API audience (apple-developer-enterprise-v1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xctoken",
+        description="Mint, inspect and check App Store Connect API tokens (ES256 JWTs).",
+        epilog="exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()),
+    )
+    parser.add_argument("--version", action="version", version=f"xctoken {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="print a fresh token")
+    _add_key_options(generate)
+    _add_token_options(generate)
+    out = generate.add_argument_group("output")
+    out.add_argument("--format", choices=("token", "json", "shell"), default="token",
+                     help="token (default), json with the token's facts, or shell export lines")
+    out.add_argument("-o", "--output", metavar="FILE", help="write to FILE (mode 0600, atomically) instead of stdout")
+    out.add_argument("-n", "--no-newline", action="store_true", help="no newline after the token")
+    out.add_argument("--export", metavar="NAME", nargs="?", const=DEFAULT_VARIABLE,
+                     help=f"hand the token to later CI steps as NAME (default {DEFAULT_VARIABLE}), "
+                          "masked where the CI can mask")
+    out.add_argument("--ci", metavar="NAME", help="CI system for --export (default: detected; 'none' for stdout)")
+    out.add_argument("--dotenv", metavar="FILE", help="GitLab: also append NAME=token to this dotenv report")
+    out.add_argument("-v", "--verbose", action="store_true", help="say on stderr where each setting came from")
+    generate.set_defaults(run=run_generate)
+
+    decode = commands.add_parser("decode", help="show a token's claims and check them against Apple's rules")
+    decode.add_argument("token", metavar="TOKEN", help="the token, or '-' to read it from stdin (safer)")
+    decode.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_key_options(decode)
+    decode.set_defaults(run=run_decode)
+
+    check = commands.add_parser("check", help="check the configuration offline, without printing a token")
+    _add_key_options(check)
+    _add_token_options(check)
+    check.set_defaults(run=run_check)
+    return parser
+
+
+def _options(args: argparse.Namespace) -> Options:
+    return Options(
+        key_id=args.key_id, issuer_id=args.issuer_id, key_path=args.key_path, key_dir=args.key_dir,
+        key_env=args.key_env, key_type=args.key_type,
+        audience=getattr(args, "audience", None), enterprise=getattr(args, "enterprise", False),
+        lifetime=getattr(args, "lifetime", None), clock_skew=getattr(args, "clock_skew", None),
+        scope=getattr(args, "scope", ()),
+    )
+
+
+def _say(stream: TextIO, prefix: str, message: str) -> None:
+    # One line per message, whatever a path or value in it holds.
+    line = " ".join(str(message).split())
+    stream.write(f"xctoken: {prefix}{line}\n")
+    stream.flush()
+
+
+def format_token(token: Token, fmt: str, name: str, newline: bool) -> str:
+    if fmt == "json":
+        text = json.dumps({"token": token.value, **token.summary()}, indent=2)
+    elif fmt == "shell":
+        text = (f"export {name}={shlex.quote(token.value)}\n"
+                f"export {name}_EXPIRES_AT={shlex.quote(iso8601(token.expires_at))}")
+    else:
+        text = token.value
+    return text + "\n" if newline else text
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    resolved = resolve(_options(args), os.environ, sys.stdin.buffer if args.key_path == "-" else None)
+    for warning in resolved.warnings:
+        _say(sys.stderr, "warning: ", warning)
+    if args.verbose:
+        for setting, source in resolved.sources.items():
+            _say(sys.stderr, "", f"{setting.replace('_', ' ')} from {source}")
+        _say(sys.stderr, "", f"key: {resolved.key.form.describe()}, {resolved.location.describe()}")
+    token = Signer(resolved.request, resolved.key).sign()
+    if args.export is not None or args.ci is not None or args.dotenv is not None:
+        from .ci import export_token  # only CI runs pay for the adapters
+
+        for line in export_token(token, name=args.export or DEFAULT_VARIABLE, ci=args.ci,
+                                 dotenv=args.dotenv, env=os.environ, key=resolved.key):
+            _say(sys.stderr, "", line)
+        return 0
+    text = format_token(token, args.format, args.export or DEFAULT_VARIABLE, not args.no_newline)
+    if args.output:
+        path = write_secret_file(args.output, text)
+        _say(sys.stderr, "", f"token written to {path}, valid until {iso8601(token.expires_at)}")
+        return 0
+    write_stdout(text)
+    return 0
+
+
+def write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head -c 1`); stop Python complaining again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise OutputError("standard output was closed before the token was written") from None
+
+
+def _read_token_argument(value: str) -> str:
+    if value.strip() != "-":
+        return value
+    return sys.stdin.read(64 * 1024 + 1)
+
+
+def _key_configured(args: argparse.Namespace) -> bool:
+    from .settings import ENV_VARIABLES, env_value
+
+    if args.key_path or args.key_dir or args.key_env:
+        return True
+    return any(env_value(os.environ, name) for _, name in ENV_VARIABLES["key"])
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    from .inspection import inspect_token
+
+    if args.token.strip() == "-" and args.key_path == "-":
+        raise XctokenError("the token and the key cannot both come from stdin; pass the key with --key PATH")
+    token_text = _read_token_argument(args.token)
+    public_key = None
+    if _key_configured(args):
+        options = _options(args)
+        header_kid = _peek_kid(token_text)
+        if options.key_id is None and header_kid:
+            options.key_id = header_kid
+        public_key = _resolve_key_only(options).public_key()
+    report = inspect_token(token_text, int(time.time()), public_key)
+    if args.json:
+        print(json.dumps({
+            "header": report.header, "claims": report.claims, "valid": report.valid,
+            "expired": report.expired, "seconds_left": report.seconds_left,
+            "signature_verified": None if public_key is None else
+            all(c.passed for c in report.checks if c.rule.startswith("signature verifies")),
+            "checks": [{"rule": c.rule, "passed": c.passed, "detail": "" if c.passed else c.detail}
+                       for c in report.checks],
+        }, indent=2))
+    else:
+        print(render_report(report, verified=public_key is not None))
+    if report.valid:
+        return 0
+    only_expiry = all(c.rule == "not expired" for c in report.failures)
+    error = TokenExpiredError if only_expiry else TokenInvalidError
+    _say(sys.stderr, "error: ", f"the token {'has expired' if only_expiry else 'breaks ' + str(len(report.failures)) + ' rule(s)'}"
+         + ("; mint a new one" if only_expiry else "; see the checks above"))
+    return error.exit_code
+
+
+def _peek_kid(token_text: str) -> str | None:
+    from .inspection import split_token
+
+    try:
+        kid = split_token(token_text)[0].get("kid")
+    except XctokenError:
+        return None
+    return kid if isinstance(kid, str) else None
+
+
+def _resolve_key_only(options: Options):  # type: ignore[no-untyped-def]
+    from .settings import _Picker, locate_key, read_key_bytes
+    from .keys import load_private_key
+
+    location = locate_key(options, os.environ, _Picker(os.environ), options.key_id)
+    stdin = sys.stdin.buffer if location.kind == "stdin" else None
+    return load_private_key(read_key_bytes(location, os.environ, stdin))
+
+
+def _relative(seconds: int) -> str:
+    size = abs(seconds)
+    text = f"{size} s" if size < 120 else f"{size // 60} min" if size < 7200 else f"{size // 3600} h"
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+def render_report(report, verified: bool) -> str:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    lines = [f"header: {json.dumps(report.header)}", f"claims: {json.dumps(report.claims)}"]
+    for claim, label in (("iat", "issued at"), ("exp", "expires at")):
+        value = report.claims.get(claim)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**40:
+            moment = iso8601(datetime.fromtimestamp(value, tz=timezone.utc))
+            lines.append(f"{label}: {moment} ({_relative(value - report.now)})")
+    lines.append("checks:")
+    for check in report.checks:
+        lines.append(f"  {'ok  ' if check.passed else 'FAIL'}  {check.rule}"
+                     + ("" if check.passed else f": {check.detail}"))
+    if not verified:
+        lines.append("  note  signature not verified: pass the key (--key, --key-env or ASC_* variables)")
+    lines.append("result: " + ("valid" if report.valid else "INVALID"))
+    return "\n".join(lines)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from .inspection import inspect_token
+    from .settings import key_file_exposure
+
+    resolved = resolve(_options(args), os.environ, sys.stdin.buffer if args.key_path == "-" else None)
+    request = resolved.request
+    lines = [
+        f"key ID:     {request.key_id} (from {resolved.sources.get('key_id', 'default')})",
+        f"key type:   {request.key_type.value}",
+    ]
+    if request.issuer_id:
+        lines.append(f"issuer ID:  {request.issuer_id} (from {resolved.sources.get('issuer_id')})")
+    lines += [
+        f"key:        {resolved.location.describe()}",
+        f"key format: {resolved.key.form.describe()}",
+        f"audience:   {request.audience}",
+        f"lifetime:   {request.lifetime} s, iat back-dated {request.clock_skew} s",
+    ]
+    for entry in request.scope:
+        lines.append(f"scope:      {entry}")
+    families = sorted({s for s in resolved.sources.values() if not s.startswith("-")} -
+                      {"the key file's name"})
+    if len({_family_of(s) for s in families}) > 1:
+        resolved.warnings.append("settings come from more than one family of variables: " + ", ".join(families))
+    if resolved.location.path is not None:
+        exposure = key_file_exposure(resolved.location.path)
+        if exposure:
+            resolved.warnings.append(exposure)
+    # Sign and verify a token in memory to prove the key works; it is never shown.
+    probe = Signer(request, resolved.key).sign()
+    report = inspect_token(probe.value, int(time.time()), resolved.key.public_key())
+    lines.append("self-test:  " + ("a token signed and verified in memory" if report.valid
+                                   else "FAILED: " + "; ".join(c.rule for c in report.failures)))
+    print("\n".join(lines))
+    for warning in resolved.warnings:
+        _say(sys.stderr, "warning: ", warning)
+    return 0 if report.valid else TokenInvalidError.exit_code
+
+
+def _family_of(source: str) -> str:
+    from .settings import ENV_VARIABLES
+
+    for candidates in ENV_VARIABLES.values():
+        for family, name in candidates:
+            if name == source:
+                return family
+    return source
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # Turn SIGTERM into an exception so cleanup (temporary files) runs.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args))
+    except XctokenError as error:
+        _say(sys.stderr, "error: ", str(error))
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return OutputError.exit_code
+    except Exception as error:  # noqa: BLE001 - a bug must still not print key material
+        _say(sys.stderr, "internal error: ", f"{type(error).__name__}; please report it (no details "
+             "are shown because they could contain key material)")
+        return 1

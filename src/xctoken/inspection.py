@@ -1,0 +1,170 @@
+"""Take a token apart and check it against every rule Apple applies.
+
+This is what a user runs when Apple answers 401: it says which rule a token
+breaks, without needing the key (and verifies the signature when given one).
+Pure: a token string, a time and optionally a public key in; a report out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from . import claims as rules
+from .errors import TokenInvalidError
+
+MAX_TOKEN_LENGTH = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Check:
+    rule: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class TokenReport:
+    header: dict[str, object]
+    claims: dict[str, object]
+    signature_length: int
+    now: int
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def expired(self) -> bool:
+        exp = self.claims.get("exp")
+        return isinstance(exp, int) and exp <= self.now
+
+    @property
+    def seconds_left(self) -> int | None:
+        exp = self.claims.get("exp")
+        return exp - self.now if isinstance(exp, int) and not isinstance(exp, bool) else None
+
+    @property
+    def valid(self) -> bool:
+        return not self.failures
+
+
+def _b64url_decode(segment: str, what: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise TokenInvalidError(f"the token's {what} is not valid base64url") from None
+
+
+def _json_object(segment: str, what: str) -> dict[str, object]:
+    try:
+        value = json.loads(_b64url_decode(segment, what))
+    except (ValueError, UnicodeDecodeError):
+        raise TokenInvalidError(f"the token's {what} is not JSON") from None
+    if not isinstance(value, dict):
+        raise TokenInvalidError(f"the token's {what} is not a JSON object")
+    return value
+
+
+def split_token(token: str) -> tuple[dict[str, object], dict[str, object], bytes, bytes]:
+    """Parse a compact JWS into header, claims, signing input and raw signature."""
+    text = token.strip()
+    if text.lower().startswith("bearer "):
+        text = text[7:].strip()
+    if not text:
+        raise TokenInvalidError("no token given; pass it as an argument or '-' to read it from stdin")
+    if len(text) > MAX_TOKEN_LENGTH:
+        raise TokenInvalidError(f"the token is {len(text)} characters long, far more than a JWT; "
+                                "check that the right value was passed")
+    parts = text.split(".")
+    if len(parts) != 3 or not all(parts[:2]):
+        raise TokenInvalidError("this is not a JWT: a token is three base64url parts joined by dots")
+    header = _json_object(parts[0], "header")
+    payload = _json_object(parts[1], "payload")
+    signature = _b64url_decode(parts[2], "signature")
+    return header, payload, f"{parts[0]}.{parts[1]}".encode("ascii", "replace"), signature
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | None = None) -> TokenReport:
+    """Check a token against Apple's rules; raises only if it is not a JWT at all."""
+    header, payload, signing_input, signature = split_token(token)
+    report = TokenReport(header, payload, len(signature), int(now))
+    add = report.checks.append
+
+    add(Check("alg is ES256", header.get("alg") == "ES256", f"alg is {header.get('alg')!r}"))
+    kid = header.get("kid")
+    kid_ok = isinstance(kid, str) and rules.KEY_ID_PATTERN.fullmatch(kid) is not None
+    add(Check("kid is a 10-character key ID", kid_ok, "kid is missing or malformed"))
+    add(Check("typ is JWT", header.get("typ") == "JWT", f"typ is {header.get('typ')!r}"))
+
+    iat, exp = payload.get("iat"), payload.get("exp")
+    times_ok = _is_int(iat) and _is_int(exp)
+    add(Check("iat and exp are integer seconds", times_ok,
+              "iat/exp missing or not integers (Apple refuses fractional or string times)"))
+    scope = payload.get("scope")
+    scope_ok = scope is None or (isinstance(scope, list) and bool(scope) and all(
+        isinstance(e, str) and rules.SCOPE_ENTRY_PATTERN.fullmatch(e) for e in scope))
+    add(Check("scope is a list of 'METHOD /path' strings", scope_ok, "scope is malformed"))
+    audience = payload.get("aud")
+    add(Check("aud is an App Store Connect audience", audience in rules.KNOWN_AUDIENCES,
+              f"aud is {audience!r}, expected {rules.AUDIENCE_APP_STORE_CONNECT!r}"))
+
+    if times_ok:
+        assert isinstance(iat, int) and isinstance(exp, int)
+        lifetime = exp - iat
+        long_lived_ok = (
+            scope_ok and isinstance(scope, list)
+            and audience == rules.AUDIENCE_APP_STORE_CONNECT
+            and all(rules.is_long_lived_eligible(e) for e in scope)
+        )
+        limit = rules.MAX_LONG_LIVED_LIFETIME if long_lived_ok else rules.MAX_LIFETIME
+        add(Check(f"exp - iat is at most {limit} s", 0 < lifetime <= limit,
+                  f"exp - iat is {lifetime} s" + ("" if long_lived_ok else
+                  " (over 1200 s needs a scope of GET requests on long-lived resources)")))
+        add(Check("iat is not in the future", iat <= now,
+                  f"iat is {iat - now} s ahead of this machine's clock"))
+        add(Check("not expired", exp > now, f"expired {now - exp} s ago"))
+
+    iss, sub = payload.get("iss"), payload.get("sub")
+    if sub == "user":
+        add(Check("individual key: sub is 'user' and no iss", iss is None,
+                  "an individual key's token must not carry iss"))
+    else:
+        iss_ok = isinstance(iss, str) and rules.ISSUER_ID_PATTERN.fullmatch(iss) is not None
+        add(Check("team key: iss is an issuer ID", iss_ok,
+                  "iss is missing or not 8-4-4-4-12 hex (use sub: 'user' for individual keys)"))
+        if sub is not None:
+            add(Check("team key: no sub claim", False, "sub is set but is not 'user'"))
+
+    add(Check("signature is raw R||S (64 bytes)", len(signature) == 64,
+              f"signature is {len(signature)} bytes" + (" (DER? Apple needs raw R||S)"
+                                                       if len(signature) > 64 else "")))
+    if public_key is not None:
+        add(Check("signature verifies with the given key",
+                  verify_signature(signing_input, signature, public_key),
+                  "the signature does not match this key (wrong key, or the token was altered)"))
+    return report
+
+
+def verify_signature(signing_input: bytes, signature: bytes, public_key: ec.EllipticCurvePublicKey) -> bool:
+    if len(signature) != 64:
+        return False
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:], "big")
+    try:
+        public_key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True

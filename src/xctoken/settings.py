@@ -1,0 +1,289 @@
+"""Where the credentials come from: flags, environment variables and key files.
+
+One precedence, documented in the README: command-line flags, then the
+environment. Three families of variables are understood, in this order: the
+project's own ``ASC_*`` (shared with the ``asc`` CLI), fastlane's
+``APP_STORE_CONNECT_API_KEY_*`` and the original Ruby gem's ``KEY_ID`` /
+``ISSUER_ID`` / ``KEY_DIR``. When no key is named, the directories altool and
+notarytool search are tried.
+
+This module reads the environment and the file system; everything it finds is
+handed to the pure core (:mod:`xctoken.claims`, :mod:`xctoken.keys`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from .claims import AUDIENCE_APP_STORE_CONNECT, AUDIENCE_ENTERPRISE, TokenRequest, normalize_key_id
+from .errors import ConfigError, KeyLoadError, KeyNotFoundError
+from .keys import MAX_KEY_INPUT_BYTES, LoadedKey, load_private_key
+
+ASC, FASTLANE, GEM = "ASC_* variables", "fastlane variables", "Ruby gem variables"
+
+# Per setting, the environment variables that can provide it, highest first.
+ENV_VARIABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "key_id": ((ASC, "ASC_KEY_ID"), (FASTLANE, "APP_STORE_CONNECT_API_KEY_KEY_ID"), (GEM, "KEY_ID")),
+    "issuer_id": ((ASC, "ASC_ISSUER_ID"), (FASTLANE, "APP_STORE_CONNECT_API_KEY_ISSUER_ID"),
+                  (GEM, "ISSUER_ID")),
+    "key": ((ASC, "ASC_PRIVATE_KEY_PATH"), (ASC, "ASC_PRIVATE_KEY"), (ASC, "ASC_PRIVATE_KEY_B64"),
+            (FASTLANE, "APP_STORE_CONNECT_API_KEY_KEY_FILEPATH"), (FASTLANE, "APP_STORE_CONNECT_API_KEY_KEY"),
+            (GEM, "KEY_DIR")),
+    "lifetime": ((FASTLANE, "APP_STORE_CONNECT_API_KEY_DURATION"),),
+    "in_house": ((FASTLANE, "APP_STORE_CONNECT_API_KEY_IN_HOUSE"),),
+}
+# Variables holding a path (file or directory) rather than the key itself.
+_PATH_VARIABLES = {"ASC_PRIVATE_KEY_PATH", "APP_STORE_CONNECT_API_KEY_KEY_FILEPATH"}
+_DIR_VARIABLES = {"KEY_DIR"}
+# Where altool and notarytool look for AuthKey_<KEYID>.p8 (API_PRIVATE_KEYS_DIR first:
+# a directory named explicitly beats the conventional ones).
+ALTOOL_DIRS = ("./private_keys", "~/private_keys", "~/.private_keys", "~/.appstoreconnect/private_keys")
+_KEY_FILE_NAME = re.compile(r"AuthKey_([A-Z0-9]{10})\.p8")
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Options:
+    """What the command line said (``None`` = not given)."""
+
+    key_id: str | None = None
+    issuer_id: str | None = None
+    key_path: str | None = None  # a file, or "-" for stdin
+    key_dir: str | None = None
+    key_env: str | None = None  # name of a variable holding the key
+    key_type: str | None = None
+    audience: str | None = None
+    enterprise: bool = False
+    lifetime: str | None = None
+    clock_skew: str | None = None
+    scope: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class KeyLocation:
+    """Where the key was found; ``describe()`` is safe to print."""
+
+    kind: str  # "file", "env" or "stdin"
+    origin: str  # the flag or variable that led here
+    path: Path | None = None
+    env_name: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "file":
+            return f"file {self.path} (from {self.origin})"
+        if self.kind == "env":
+            return f"content of ${self.env_name}"
+        return "standard input"
+
+
+@dataclass
+class Resolved:
+    request: TokenRequest
+    key: LoadedKey
+    location: KeyLocation
+    sources: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def env_value(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return value if value is not None and value.strip() else None
+
+
+class _Picker:
+    """Picks each setting from flags, then the environment, noting sources and conflicts."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.sources: dict[str, str] = {}
+        self.warnings: list[str] = []
+
+    def pick(self, setting: str, flag_value: str | None, flag_name: str, secret: bool = False) -> str | None:
+        if flag_value is not None:
+            self.sources[setting] = flag_name
+            return flag_value
+        found = [(family, name, self.env[name]) for family, name in ENV_VARIABLES[setting]
+                 if env_value(self.env, name) is not None]
+        if not found:
+            return None
+        family, name, value = found[0]
+        others = [n for f, n, v in found if f != family and (secret or v.strip() != value.strip())]
+        if others:
+            self.warnings.append(
+                f"{', '.join(others)} also set ({'a key' if secret else 'a different value'}); "
+                f"using {name} from the {family}"
+            )
+        self.sources[setting] = name
+        return value
+
+
+def resolve_request(options: Options, picker: _Picker, key_id: str | None) -> TokenRequest:
+    """Build the token request from flags and environment, given the key ID already picked."""
+    if key_id is None:
+        raise ConfigError("the key ID is missing; pass --key-id or set ASC_KEY_ID (or KEY_ID), "
+                          "or name the key file AuthKey_<KEYID>.p8")
+    issuer_id = picker.pick("issuer_id", options.issuer_id, "--issuer-id")
+    lifetime = picker.pick("lifetime", options.lifetime, "--lifetime")
+    in_house = picker.pick("in_house", None, "")
+    audience = options.audience
+    if audience is None:
+        enterprise = options.enterprise or (in_house or "").strip().lower() in _TRUE
+        audience = AUDIENCE_ENTERPRISE if enterprise else AUDIENCE_APP_STORE_CONNECT
+    kwargs: dict[str, object] = {}
+    if lifetime is not None:
+        kwargs["lifetime"] = lifetime
+    if options.clock_skew is not None:
+        kwargs["clock_skew"] = options.clock_skew
+    if options.key_type is not None:
+        kwargs["key_type"] = options.key_type
+    return TokenRequest(key_id=key_id, issuer_id=issuer_id, audience=audience,
+                        scope=tuple(options.scope), **kwargs)  # type: ignore[arg-type]
+
+
+def key_id_from_filename(path: Path) -> str | None:
+    match = _KEY_FILE_NAME.fullmatch(path.name)
+    return match.group(1) if match else None
+
+
+def locate_key(options: Options, env: Mapping[str, str], picker: _Picker, key_id: str | None) -> KeyLocation:
+    """Find the key: --key, --key-env, --key-dir, the variables, then altool's directories."""
+    if options.key_path is not None:
+        picker.sources["key"] = "--key"
+        if options.key_path.strip() == "-":
+            return KeyLocation("stdin", "--key -")
+        return KeyLocation("file", "--key", path=Path(options.key_path).expanduser())
+    if options.key_env is not None:
+        picker.sources["key"] = "--key-env"
+        if env_value(env, options.key_env) is None:
+            raise KeyNotFoundError(f"--key-env names ${options.key_env}, which is not set or empty")
+        return KeyLocation("env", "--key-env", env_name=options.key_env)
+    if options.key_dir is not None:
+        picker.sources["key"] = "--key-dir"
+        return _key_in_directory(Path(options.key_dir).expanduser(), key_id, "--key-dir")
+    name = _picked_variable(picker)
+    if name in _PATH_VARIABLES:
+        return KeyLocation("file", name, path=Path(env[name].strip()).expanduser())
+    if name in _DIR_VARIABLES:
+        return _key_in_directory(Path(env[name].strip()).expanduser(), key_id, name)
+    if name is not None:
+        return KeyLocation("env", name, env_name=name)
+    return _key_in_altool_dirs(env, key_id, picker)
+
+
+def _picked_variable(picker: _Picker) -> str | None:
+    picker.pick("key", None, "", secret=True)
+    return picker.sources.get("key")
+
+
+def _key_in_directory(directory: Path, key_id: str | None, origin: str) -> KeyLocation:
+    if key_id is not None:
+        path = directory / f"AuthKey_{normalize_key_id(key_id)}.p8"
+        return KeyLocation("file", origin, path=path)
+    candidates = _key_files(directory)
+    if len(candidates) == 1:
+        return KeyLocation("file", origin, path=candidates[0])
+    if not candidates:
+        raise KeyNotFoundError(f"no AuthKey_<KEYID>.p8 file in {directory} (from {origin}); "
+                               "put the key there or pass --key PATH")
+    raise KeyNotFoundError(f"{len(candidates)} AuthKey_*.p8 files in {directory}; "
+                           "pass --key-id to choose one")
+
+
+def _key_files(directory: Path) -> list[Path]:
+    try:
+        return sorted(p for p in directory.iterdir() if _KEY_FILE_NAME.fullmatch(p.name))
+    except OSError:
+        return []
+
+
+def altool_directories(env: Mapping[str, str]) -> list[Path]:
+    dirs = []
+    if env_value(env, "API_PRIVATE_KEYS_DIR"):
+        dirs.append(Path(env["API_PRIVATE_KEYS_DIR"].strip()))
+    home = env_value(env, "HOME")
+    for entry in ALTOOL_DIRS:
+        if entry.startswith("~"):
+            if home is None:  # Jenkins runs containers as an arbitrary UID with no HOME
+                continue
+            dirs.append(Path(home) / entry[2:])
+        else:
+            dirs.append(Path(entry))
+    return dirs
+
+
+def _key_in_altool_dirs(env: Mapping[str, str], key_id: str | None, picker: _Picker) -> KeyLocation:
+    for directory in altool_directories(env):
+        if key_id is not None:
+            path = directory / f"AuthKey_{normalize_key_id(key_id)}.p8"
+            if path.is_file():
+                picker.sources["key"] = str(directory)
+                return KeyLocation("file", "altool's key directories", path=path)
+        elif _key_files(directory):
+            picker.sources["key"] = str(directory)
+            return _key_in_directory(directory, None, "altool's key directories")
+    raise KeyNotFoundError(
+        "no private key given; pass --key PATH (or '-' for stdin), set ASC_PRIVATE_KEY_PATH or "
+        "ASC_PRIVATE_KEY, or put AuthKey_<KEYID>.p8 in ./private_keys or ~/.appstoreconnect/private_keys"
+    )
+
+
+def read_key_bytes(location: KeyLocation, env: Mapping[str, str], stdin: BinaryIO | None) -> bytes:
+    """Read the key's bytes (capped) from wherever it was located."""
+    if location.kind == "env":
+        assert location.env_name is not None
+        return env[location.env_name].encode("utf-8", "surrogateescape")
+    if location.kind == "stdin":
+        if stdin is None:
+            raise KeyLoadError("--key - reads the key from standard input, but none is available")
+        return stdin.read(MAX_KEY_INPUT_BYTES + 1)
+    assert location.path is not None
+    path = location.path
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_KEY_INPUT_BYTES + 1)
+    except FileNotFoundError:
+        raise KeyNotFoundError(f"the key file {path} does not exist (from {location.origin}); "
+                               "check the path or the key ID") from None
+    except IsADirectoryError:
+        raise KeyLoadError(f"{path} is a directory; pass the AuthKey_<KEYID>.p8 file inside it, "
+                           "or use --key-dir") from None
+    except PermissionError:
+        raise KeyLoadError(f"cannot read the key file {path}: permission denied; "
+                           "run as its owner or fix its permissions (chmod 600)") from None
+    except OSError as error:
+        raise KeyLoadError(f"cannot read the key file {path}: {error.strerror}") from None
+
+
+def key_file_exposure(path: Path) -> str | None:
+    """A warning when a key file can be read by other users, else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if os.name == "posix" and mode & (stat.S_IRGRP | stat.S_IROTH):
+        return (f"the key file {path} is readable by {'everyone' if mode & stat.S_IROTH else 'its group'} "
+                f"(mode {stat.S_IMODE(mode):o}); run chmod 600 on it")
+    return None
+
+
+def resolve(options: Options, env: Mapping[str, str], stdin: BinaryIO | None = None) -> Resolved:
+    """Resolve flags and environment into a validated request and a loaded key."""
+    picker = _Picker(env)
+    explicit_key_id = picker.pick("key_id", options.key_id, "--key-id")
+    location = locate_key(options, env, picker, explicit_key_id)
+    file_key_id = key_id_from_filename(location.path) if location.path else None
+    if explicit_key_id and file_key_id and explicit_key_id.strip() != file_key_id:
+        picker.warnings.append(f"the key ID from {picker.sources['key_id']} differs from the key file "
+                               f"name {location.path.name if location.path else ''}; using "
+                               f"{picker.sources['key_id']} (a 401 follows if they do not match)")
+    if explicit_key_id is None and file_key_id is not None:
+        picker.sources["key_id"] = "the key file's name"
+    request = resolve_request(options, picker, explicit_key_id or file_key_id)
+    key = load_private_key(read_key_bytes(location, env, stdin))
+    return Resolved(request, key, location, picker.sources, picker.warnings)

@@ -1,0 +1,109 @@
+"""Sign a :class:`TokenRequest` into a compact ES256 JWS.
+
+PyJWT's ES256 algorithm does the signing, including the DER to raw ``R || S``
+conversion Apple insists on. The compact serialization is assembled here so the
+constant header segment is encoded once per request rather than once per token.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+from .claims import TokenRequest, build_claims, build_header
+from .errors import KeyLoadError
+from .keys import LoadedKey
+
+_ES256 = ECAlgorithm(ECAlgorithm.SHA256)
+
+
+def _b64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _json_segment(obj: object) -> bytes:
+    return _b64url(json.dumps(obj, separators=(",", ":")).encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Token:
+    """A signed token. ``repr()`` and ``str()`` never show the token itself: use ``.value``."""
+
+    value: str = field(repr=False)
+    header: dict[str, str]
+    claims: dict[str, object] = field(repr=False)
+
+    @property
+    def issued_at(self) -> datetime:
+        return datetime.fromtimestamp(int(self.claims["iat"]), tz=timezone.utc)  # type: ignore[call-overload]
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(int(self.claims["exp"]), tz=timezone.utc)  # type: ignore[call-overload]
+
+    @property
+    def key_type(self) -> str:
+        return "individual" if self.claims.get("sub") == "user" else "team"
+
+    @property
+    def scope(self) -> list[str]:
+        return list(self.claims.get("scope", []))  # type: ignore[call-overload]
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    def summary(self) -> dict[str, object]:
+        """The token's non-secret facts, for logs, job summaries and ``--format json``."""
+        return {
+            "kid": self.header["kid"],
+            "key_type": self.key_type,
+            "audience": self.claims["aud"],
+            "issued_at": iso8601(self.issued_at),
+            "expires_at": iso8601(self.expires_at),
+            "scope": self.scope,
+        }
+
+
+def iso8601(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Signer:
+    """Mints tokens for one request and key; reuse it to sign many tokens cheaply."""
+
+    def __init__(self, request: TokenRequest, key: LoadedKey | ec.EllipticCurvePrivateKey) -> None:
+        self.request = request
+        private_key = key.private_key if isinstance(key, LoadedKey) else key
+        if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not isinstance(
+            private_key.curve, ec.SECP256R1
+        ):
+            raise KeyLoadError("ES256 needs an EC P-256 private key; load it with load_private_key()")
+        self._private_key = private_key
+        self._header = build_header(request)
+        self._header_segment = _json_segment(self._header)
+
+    def sign(self, now: float | None = None) -> Token:
+        claims = build_claims(self.request, int(time.time() if now is None else now))
+        signing_input = self._header_segment + b"." + _json_segment(claims)
+        signature = _ES256.sign(signing_input, self._private_key)
+        value = (signing_input + b"." + _b64url(signature)).decode("ascii")
+        return Token(value, dict(self._header), claims)
+
+
+def mint_token(
+    request: TokenRequest,
+    key: LoadedKey | ec.EllipticCurvePrivateKey,
+    now: float | None = None,
+) -> Token:
+    """Sign one App Store Connect API token.
+
+    ``now`` is the Unix time to sign at (default: the current time); ``iat`` is
+    ``now - request.clock_skew`` and ``exp`` is ``iat + request.lifetime``.
+    """
+    return Signer(request, key).sign(now)
