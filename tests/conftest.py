@@ -1,0 +1,96 @@
+"""Fixtures shared by every test area: throwaway keys and a Docker gate.
+
+Keys are generated at test time; no real (or fake) key is ever committed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+ROOT = Path(__file__).resolve().parent.parent
+ISSUER_ID = "57246542-96fe-1a63-e053-0824d011072a"
+KEY_ID = "2X9R4HXF34"
+
+
+@dataclass(frozen=True)
+class TestKey:
+    """A fresh P-256 key and its common renderings."""
+
+    private_key: ec.EllipticCurvePrivateKey
+    key_id: str = KEY_ID
+
+    @property
+    def pem(self) -> str:
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+
+    @property
+    def der(self) -> bytes:
+        return self.private_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    @property
+    def public_numbers(self) -> ec.EllipticCurvePublicNumbers:
+        return self.private_key.public_key().public_numbers()
+
+    def write(self, directory: Path, name: str | None = None, mode: int = 0o600) -> Path:
+        path = directory / (name or f"AuthKey_{self.key_id}.p8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(self.pem)
+        os.chmod(path, mode)
+        return path
+
+
+@pytest.fixture
+def test_key() -> TestKey:
+    return TestKey(ec.generate_private_key(ec.SECP256R1()))
+
+
+@pytest.fixture
+def make_key() -> Callable[..., TestKey]:
+    return lambda key_id=KEY_ID: TestKey(ec.generate_private_key(ec.SECP256R1()), key_id)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment a CLI subprocess gets: no inherited credentials or CI markers."""
+    keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | bytes | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run `python -m xctoken ARGS` as a user would, capturing bytes."""
+    data = input.encode() if isinstance(input, str) else input
+    return subprocess.run([sys.executable, "-m", "xctoken", *args], env=env if env is not None else clean_env(),
+                          input=data, capture_output=True, cwd=cwd, timeout=60)
+
+
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def require_docker() -> None:
+    """Skip without a Docker engine, unless XCTOKEN_REQUIRE_DOCKER=1 (CI), where that is a failure."""
+    if docker_available():
+        return
+    if os.environ.get("XCTOKEN_REQUIRE_DOCKER") == "1":
+        pytest.fail("XCTOKEN_REQUIRE_DOCKER=1 but no Docker engine answers `docker info`")
+    pytest.skip("no Docker engine (run scripts/test.sh without --quick to provision one)")
