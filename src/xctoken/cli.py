@@ -180,7 +180,10 @@ def run_decode(args: argparse.Namespace) -> int:
         header_kid = _peek_kid(token_text)
         if options.key_id is None and header_kid:
             options.key_id = header_kid
-        public_key = _resolve_key_only(options).public_key()
+        from .settings import resolve_key
+
+        stdin = sys.stdin.buffer if options.key_path == "-" else None
+        public_key = resolve_key(options, os.environ, stdin).public_key()
     report = inspect_token(token_text, int(time.time()), public_key)
     if args.json:
         print(json.dumps({
@@ -197,8 +200,9 @@ def run_decode(args: argparse.Namespace) -> int:
         return 0
     only_expiry = all(c.rule == "not expired" for c in report.failures)
     error = TokenExpiredError if only_expiry else TokenInvalidError
-    _say(sys.stderr, "error: ", f"the token {'has expired' if only_expiry else 'breaks ' + str(len(report.failures)) + ' rule(s)'}"
-         + ("; mint a new one" if only_expiry else "; see the checks above"))
+    problem = "has expired; mint a new one" if only_expiry else \
+        f"breaks {len(report.failures)} of Apple's rules; see the checks above"
+    _say(sys.stderr, "error: ", f"the token {problem}")
     return error.exit_code
 
 
@@ -210,15 +214,6 @@ def _peek_kid(token_text: str) -> str | None:
     except XctokenError:
         return None
     return kid if isinstance(kid, str) else None
-
-
-def _resolve_key_only(options: Options):  # type: ignore[no-untyped-def]
-    from .settings import _Picker, locate_key, read_key_bytes
-    from .keys import load_private_key
-
-    location = locate_key(options, os.environ, _Picker(os.environ), options.key_id)
-    stdin = sys.stdin.buffer if location.kind == "stdin" else None
-    return load_private_key(read_key_bytes(location, os.environ, stdin))
 
 
 def _relative(seconds: int) -> str:
@@ -248,7 +243,7 @@ def render_report(report, verified: bool) -> str:  # type: ignore[no-untyped-def
 
 def run_check(args: argparse.Namespace) -> int:
     from .inspection import inspect_token
-    from .settings import key_file_exposure
+    from .settings import families_used, key_file_exposure
 
     resolved = resolve(_options(args), os.environ, sys.stdin.buffer if args.key_path == "-" else None)
     request = resolved.request
@@ -266,10 +261,10 @@ def run_check(args: argparse.Namespace) -> int:
     ]
     for entry in request.scope:
         lines.append(f"scope:      {entry}")
-    families = sorted({s for s in resolved.sources.values() if not s.startswith("-")} -
-                      {"the key file's name"})
-    if len({_family_of(s) for s in families}) > 1:
-        resolved.warnings.append("settings come from more than one family of variables: " + ", ".join(families))
+    families = families_used(resolved.sources)
+    if len(families) > 1:
+        resolved.warnings.append("settings come from more than one family of variables ("
+                                 + ", ".join(families) + "); keep to one to avoid surprises")
     if resolved.location.path is not None:
         exposure = key_file_exposure(resolved.location.path)
         if exposure:
@@ -283,16 +278,6 @@ def run_check(args: argparse.Namespace) -> int:
     for warning in resolved.warnings:
         _say(sys.stderr, "warning: ", warning)
     return 0 if report.valid else TokenInvalidError.exit_code
-
-
-def _family_of(source: str) -> str:
-    from .settings import ENV_VARIABLES
-
-    for candidates in ENV_VARIABLES.values():
-        for family, name in candidates:
-            if name == source:
-                return family
-    return source
 
 
 def _terminate(signum: int, frame: object) -> None:

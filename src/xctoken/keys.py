@@ -47,7 +47,8 @@ _REFUSED_PEM_LABELS = {
     "the AuthKey_<KEYID>.p8 file, not a signing certificate",
     "CERTIFICATE REQUEST": "this is a certificate signing request, not a private key; "
     "use the AuthKey_<KEYID>.p8 file",
-    "PKCS12": "this is a PKCS#12 (.p12) bundle, not an App Store Connect API key; use the AuthKey_<KEYID>.p8 file",
+    "PKCS12": "this is a PKCS#12 (.p12) bundle, not an App Store Connect API key; "
+    "use the AuthKey_<KEYID>.p8 file",
 }
 _ACCEPTED_PEM_LABELS = {"PRIVATE KEY": "PKCS#8", "EC PRIVATE KEY": "SEC1"}
 _NOT_A_KEY_HINT = (

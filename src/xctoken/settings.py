@@ -272,6 +272,18 @@ def key_file_exposure(path: Path) -> str | None:
     return None
 
 
+def families_used(sources: Mapping[str, str]) -> list[str]:
+    """The variable families the picked settings came from (flags and files excluded)."""
+    family_of = {name: family for candidates in ENV_VARIABLES.values() for family, name in candidates}
+    return sorted({family_of[source] for source in sources.values() if source in family_of})
+
+
+def resolve_key(options: Options, env: Mapping[str, str], stdin: BinaryIO | None = None) -> LoadedKey:
+    """Locate and load only the key (``decode`` needs no issuer or lifetime)."""
+    location = locate_key(options, env, _Picker(env), options.key_id)
+    return load_private_key(read_key_bytes(location, env, stdin))
+
+
 def resolve(options: Options, env: Mapping[str, str], stdin: BinaryIO | None = None) -> Resolved:
     """Resolve flags and environment into a validated request and a loaded key."""
     picker = _Picker(env)

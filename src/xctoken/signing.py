@@ -53,7 +53,8 @@ class Token:
 
     @property
     def scope(self) -> list[str]:
-        return list(self.claims.get("scope", []))  # type: ignore[call-overload]
+        scope = self.claims.get("scope", [])
+        return [str(entry) for entry in scope] if isinstance(scope, list) else []
 
     def __str__(self) -> str:
         return repr(self)
