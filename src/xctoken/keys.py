@@ -128,8 +128,8 @@ def load_private_key(data: bytes | str) -> LoadedKey:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
         repairs.append("byte order mark removed")
-    if raw.startswith(b"\x30"):
-        # Raw DER can be read directly; the bytes are not text.
+    if raw.startswith(b"\x30") and not _looks_like_text(raw):
+        # A DER SEQUENCE ("0" in ASCII): raw DER bytes, read directly.
         return _load_der(raw, KeyForm("DER", "", tuple(repairs)), binary=True)
     text = _decode_text(raw)
     text = _undo_text_mangling(text, repairs)
@@ -138,6 +138,10 @@ def load_private_key(data: bytes | str) -> LoadedKey:
     if "-----BEGIN" in text or "-----END" in text:
         return _load_pem(text, "PEM", repairs)
     return _load_base64(text, repairs)
+
+
+def _looks_like_text(raw: bytes) -> bool:
+    return all(32 <= b < 127 or b in b"\t\r\n" for b in raw[:64])
 
 
 def _decode_text(raw: bytes) -> str:

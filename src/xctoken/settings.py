@@ -113,7 +113,8 @@ class _Picker:
         if not found:
             return None
         family, name, value = found[0]
-        others = [n for f, n, v in found if f != family and (secret or v.strip() != value.strip())]
+        # A secret is never compared (or echoed): any second source is worth a warning.
+        others = [n for f, n, v in found[1:] if secret or (f != family and v.strip() != value.strip())]
         if others:
             self.warnings.append(
                 f"{', '.join(others)} also set ({'a key' if secret else 'a different value'}); "
