@@ -118,7 +118,11 @@ def load_private_key(data: bytes | str) -> LoadedKey:
 
     Raises :class:`KeyLoadError` with a one-line, secret-free message otherwise.
     """
-    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+    try:
+        raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") has no UTF-8 form
+        raise KeyLoadError("the private key input is not text (it holds unpaired UTF-16 surrogates); "
+                           + _NOT_A_KEY_HINT) from None
     if len(raw) > MAX_KEY_INPUT_BYTES:
         raise KeyLoadError(
             f"the private key input is {len(raw)} bytes, over the {MAX_KEY_INPUT_BYTES}-byte limit "
@@ -215,7 +219,7 @@ def _load_pem(text: str, encoding: str, repairs: list[str]) -> LoadedKey:
 
 def _load_base64(text: str, repairs: list[str]) -> LoadedKey:
     compact = "".join(text.split())
-    if len(compact) != len(text.replace("\n", "")):
+    if compact != text:  # text is stripped, so any whitespace left is inside: wrapping
         repairs.append("wrapped base64")
     der = _b64decode(
         compact,

@@ -1,0 +1,1 @@
+"""Tests of the pure core: keys, claims, signing, inspection, and the CLI over it."""
