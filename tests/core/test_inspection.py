@@ -1,0 +1,142 @@
+"""inspect_token: each of Apple's rules, broken one at a time by hand-made tokens."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from xctoken import TokenExpiredError, TokenInvalidError, TokenRequest, mint_token
+from xctoken.inspection import MAX_TOKEN_LENGTH, inspect_token
+
+from .helpers import b64url, sign_compact
+
+ISSUER = "57246542-96fe-1a63-e053-0824d011072a"
+KID = "2X9R4HXF34"
+NOW = 1_700_000_000
+KEY = ec.generate_private_key(ec.SECP256R1())
+OTHER_KEY = ec.generate_private_key(ec.SECP256R1())
+GOOD_HEADER = {"alg": "ES256", "kid": KID, "typ": "JWT"}
+GOOD_CLAIMS = {"iss": ISSUER, "iat": NOW - 60, "exp": NOW + 1140, "aud": "appstoreconnect-v1"}
+
+
+def token_with(header: dict[str, object] | None = None, drop_header: str | None = None,
+               drop_claim: str | None = None, der: bool = False, **claims: object) -> str:
+    h = {**GOOD_HEADER, **(header or {})}
+    c = {**GOOD_CLAIMS, **claims}
+    h.pop(drop_header or "", None)
+    c.pop(drop_claim or "", None)
+    return sign_compact(h, c, KEY, der=der)
+
+
+def failed_rules(token: str, public_key: ec.EllipticCurvePublicKey | None = None) -> set[str]:
+    return {check.rule for check in inspect_token(token, NOW, public_key).failures}
+
+
+def test_good_token_is_valid() -> None:
+    report = inspect_token(token_with(), NOW, KEY.public_key())
+    assert report.valid and not report.failures and not report.expired
+    assert report.seconds_left == 1140 and report.signature_length == 64
+    assert "signature verifies with the given key" in {c.rule for c in report.checks}
+
+
+def test_token_minted_by_xctoken_is_valid() -> None:
+    token = mint_token(TokenRequest(key_id=KID, issuer_id=ISSUER), KEY, now=NOW)
+    assert inspect_token(token.value, NOW, KEY.public_key()).valid
+    individual = mint_token(TokenRequest(key_id=KID, key_type="individual"), KEY, now=NOW)  # type: ignore[arg-type]
+    assert inspect_token(individual.value, NOW, KEY.public_key()).valid
+
+
+def test_scoped_long_lived_token_is_valid() -> None:
+    token = token_with(exp=NOW + 86400, scope=["GET /v1/ciProducts"])
+    assert failed_rules(token) == set()
+
+
+@pytest.mark.parametrize(("token", "rule"), [
+    (token_with({"alg": "HS256"}), "alg is ES256"),
+    (token_with({"alg": "ES384"}), "alg is ES256"),
+    (token_with(drop_header="kid"), "kid is a 10-character key ID"),
+    (token_with({"kid": "2x9r4hxf34"}), "kid is a 10-character key ID"),
+    (token_with(drop_header="typ"), "typ is JWT"),
+    (token_with({"typ": "jwt+at"}), "typ is JWT"),
+    (token_with(iat=NOW - 60.5), "iat and exp are integer seconds"),
+    (token_with(exp=str(NOW + 1140)), "iat and exp are integer seconds"),
+    (token_with(drop_claim="exp"), "iat and exp are integer seconds"),
+    (token_with(exp=NOW + 1200), "exp - iat is at most 1200 s"),  # fastlane: iat - 60, exp = now + 1200: 1260
+    (token_with(exp=NOW + 86400, scope=["GET /v1/apps"]), "exp - iat is at most 1200 s"),
+    (token_with(exp=NOW + 86400, scope=["POST /v1/ciBuildRuns"]), "exp - iat is at most 1200 s"),
+    (token_with(exp=NOW + 86400, scope=["GET /v1/ciProducts"], aud="apple-developer-enterprise-v1"),
+     "exp - iat is at most 1200 s"),
+    (token_with(exp=NOW + 200 * 86400, scope=["GET /v1/ciProducts"]), "exp - iat is at most 15552000 s"),
+    (token_with(iat=NOW + 100, exp=NOW + 1300), "iat is not in the future"),
+    (token_with(iat=NOW - 1300, exp=NOW - 100), "not expired"),
+    (token_with(iat=NOW - 1200, exp=NOW), "not expired"),  # exp == now is already expired
+    (token_with(drop_claim="iss"), "team key: iss is an issuer ID"),
+    (token_with(iss="team-123"), "team key: iss is an issuer ID"),
+    (token_with(sub="user"), "individual key: sub is 'user' and no iss"),
+    (token_with(sub="someone"), "team key: no sub claim"),
+    (token_with(aud="appstoreconnect-v2"), "aud is an App Store Connect audience"),
+    (token_with(drop_claim="aud"), "aud is an App Store Connect audience"),
+    (token_with(scope="GET /v1/apps"), "scope is a list of 'METHOD /path' strings"),
+    (token_with(scope=[]), "scope is a list of 'METHOD /path' strings"),
+    (token_with(scope=["GET https://api.appstoreconnect.apple.com/v1/apps"]),
+     "scope is a list of 'METHOD /path' strings"),
+    (token_with(der=True), "signature is raw R||S (64 bytes)"),
+])
+def test_each_broken_rule_is_the_only_failure(token: str, rule: str) -> None:
+    assert failed_rules(token) == {rule}
+
+
+def test_fastlane_1260_lifetime_detail() -> None:
+    report = inspect_token(token_with(exp=NOW + 1200), NOW)
+    (failure,) = report.failures
+    assert "1260 s" in failure.detail
+
+
+def test_der_signature_is_named() -> None:
+    report = inspect_token(token_with(der=True), NOW, KEY.public_key())
+    assert 68 <= report.signature_length <= 72
+    details = {c.rule: c.detail for c in report.failures}
+    assert "DER" in details["signature is raw R||S (64 bytes)"]
+    # A DER signature cannot be checked as ES256: verification fails too.
+    assert "signature verifies with the given key" in details
+
+
+def test_expired_report_flags() -> None:
+    report = inspect_token(token_with(iat=NOW - 1300, exp=NOW - 100), NOW)
+    assert report.expired and report.seconds_left == -100 and not report.valid
+
+
+def test_bearer_prefix_and_whitespace_are_tolerated() -> None:
+    assert inspect_token("Bearer " + token_with() + "\n", NOW, KEY.public_key()).valid
+
+
+def test_signature_verification_with_right_and_wrong_key() -> None:
+    token = token_with()
+    assert failed_rules(token, KEY.public_key()) == set()
+    assert failed_rules(token, OTHER_KEY.public_key()) == {"signature verifies with the given key"}
+
+
+def test_altered_claims_fail_verification() -> None:
+    header, _, signature = token_with().split(".")
+    forged = ".".join([header, b64url(b'{"iss":"' + ISSUER.encode() + b'","iat":1,"exp":2}'), signature])
+    assert "signature verifies with the given key" in failed_rules(forged, KEY.public_key())
+
+
+@pytest.mark.parametrize("garbage", [
+    "", "   ", "Bearer ", "hello", "a.b", "a.b.c.d", ".payload.sig", "header..sig",
+    b64url(b"not json") + "." + b64url(b"{}") + ".sig",
+    b64url(b"[1, 2]") + "." + b64url(b"{}") + ".sig",
+    b64url(b"{}") + "." + b64url(b"\xff\xfe") + ".sig",
+    b64url(b"{}") + "." + b64url(b"{}") + ".a",
+    "x" * (MAX_TOKEN_LENGTH + 1),
+    "\u00e9t\u00e9.\u00e9t\u00e9.\u00e9t\u00e9",
+])
+def test_garbage_raises_token_invalid(garbage: str) -> None:
+    with pytest.raises(TokenInvalidError) as caught:
+        inspect_token(garbage, NOW)
+    assert not isinstance(caught.value, TokenExpiredError)
+    assert caught.value.exit_code == 5
+    message = str(caught.value)
+    assert message and "\n" not in message
+    if len(garbage) > 20:
+        assert garbage not in message
