@@ -1,0 +1,375 @@
+"""The GitHub Action: inputs in, one token (and optionally key files) out.
+
+Both actions run this: the container action (``action.yml`` at the root, Linux
+runners) and the portable composite action (``portable/action.yml``, macOS,
+Linux and Windows runners). The order of events is the contract:
+
+1. read every input (``INPUT_<NAME>``, hyphens kept, as the runner sets them);
+2. mask the private key as given, and once loaded, every rendering of it;
+3. validate everything and sign; mask the token before anything could show it;
+4. write the key files, if asked (under RUNNER_TEMP, never the workspace);
+5. append the outputs, env variables and job summary all or nothing.
+
+Any failure before step 5 completes prints one ``::error::`` annotation, exits
+non-zero and leaves no output, env record or key file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import stat
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from .claims import AUDIENCE_APP_STORE_CONNECT, KeyType, parse_key_type
+from .errors import ConfigError, KeyNotFoundError, OutputError, XctokenError
+from .files import write_secret_file
+from .settings import Options, Resolved, resolve
+from .signing import Signer, Token, iso8601
+
+DEFAULT_ENV_NAME = "APP_STORE_CONNECT_TOKEN"
+# The input the key arrives in when passed as content; settings.resolve reads it by name.
+_KEY_INPUT_VARIABLE = "INPUT_PRIVATE-KEY"
+# What the runner mounts into a container action (actions/runner ContainerActionHandler).
+CONTAINER_RUNNER_TEMP = "/github/runner_temp"
+CONTAINER_WORKSPACE = "/github/workspace"
+KEYS_SUBDIR = "xctoken"
+_TRUE, _FALSE = ("true", "True", "TRUE"), ("false", "False", "FALSE", "")
+
+
+def input_value(env: Mapping[str, str], name: str, trim: bool = True) -> str:
+    """An input as the runner passes it: ``INPUT_`` + name upper-cased, spaces to ``_``, hyphens kept."""
+    value = env.get("INPUT_" + name.replace(" ", "_").upper(), "")
+    return value.strip() if trim else value
+
+
+@dataclass(frozen=True)
+class ActionInputs:
+    issuer_id: str
+    key_id: str
+    private_key: str  # as given (untrimmed): masked exactly as it came
+    private_key_path: str
+    key_type: str
+    lifetime: str
+    scope: tuple[str, ...]
+    audience: str
+    env_name: str
+    write_key_file: bool
+
+
+def read_inputs(env: Mapping[str, str]) -> ActionInputs:
+    flag = input_value(env, "write-key-file")
+    if flag not in _TRUE + _FALSE:
+        raise ConfigError("write-key-file must be true or false")
+    scope_text = input_value(env, "scope")
+    return ActionInputs(
+        issuer_id=input_value(env, "issuer-id"),
+        key_id=input_value(env, "key-id"),
+        private_key=input_value(env, "private-key", trim=False),
+        private_key_path=input_value(env, "private-key-path"),
+        key_type=input_value(env, "key-type") or KeyType.TEAM.value,
+        lifetime=input_value(env, "lifetime"),
+        scope=tuple(line.strip() for line in scope_text.splitlines() if line.strip()),
+        audience=input_value(env, "audience"),
+        # Only an absent input means the default; an explicit empty string means "do not export".
+        env_name=env.get("INPUT_ENV-NAME", DEFAULT_ENV_NAME).strip(),
+        write_key_file=flag in _TRUE,
+    )
+
+
+def resolve_inputs(inputs: ActionInputs) -> Resolved:
+    """Validate the inputs with the core's rules and load the key.
+
+    Only the inputs count: the job's ASC_* or fastlane variables are not
+    consulted, so what a workflow passes is exactly what is used.
+    """
+    has_content = bool(inputs.private_key.strip())
+    if has_content == bool(inputs.private_key_path):
+        raise ConfigError("set exactly one of private-key (the .p8 content, base64 or PEM, from a secret) "
+                          "and private-key-path (a path to AuthKey_<KEYID>.p8)")
+    key_type = parse_key_type(inputs.key_type)
+    if key_type is KeyType.TEAM and not inputs.issuer_id:
+        raise ConfigError("the issuer-id input is empty; set it to the Issuer ID from App Store Connect > "
+                          "Users and Access > Integrations, or set key-type: individual")
+    if not inputs.key_id and not (inputs.private_key_path and
+                                  Path(inputs.private_key_path).name.startswith("AuthKey_")):
+        raise ConfigError("the key-id input is empty; set it to the 10-character Key ID from "
+                          "App Store Connect > Users and Access > Integrations")
+    options = Options(
+        key_id=inputs.key_id or None,
+        issuer_id=inputs.issuer_id or None,
+        key_path=inputs.private_key_path or None,
+        key_env=_KEY_INPUT_VARIABLE if has_content else None,
+        key_type=key_type.value,
+        audience=inputs.audience or None,
+        lifetime=inputs.lifetime or None,
+        scope=inputs.scope,
+    )
+    key_env = {_KEY_INPUT_VARIABLE: inputs.private_key} if has_content else {}
+    try:
+        return resolve(options, key_env)
+    except KeyNotFoundError as error:
+        raise KeyNotFoundError(f"{error}; the private-key-path input must name a file this step can see "
+                               "(in the container action: under the workspace or RUNNER_TEMP)") from None
+
+
+# -- key files ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyFiles:
+    """Where the key files go: ``local`` paths to write, ``host`` paths to report."""
+
+    local_dir: Path
+    host_dir: str
+
+    def local(self, *parts: str) -> Path:
+        return self.local_dir.joinpath(*parts)
+
+    def host(self, *parts: str) -> str:
+        return _join(self.host_dir, *parts)
+
+
+def _join(base: str, *parts: str) -> str:
+    # A Windows runner's RUNNER_TEMP is D:\a\_temp: keep its separator.
+    sep = "\\" if ("\\" in base and "/" not in base) else "/"
+    return sep.join([base.rstrip("\\/"), *parts])
+
+
+def host_runner_temp(env: Mapping[str, str]) -> str:
+    """RUNNER_TEMP as later steps on the host see it.
+
+    In a container action the runner mounts its temp directory (``<work>/_temp``)
+    at /github/runner_temp and rewrites every variable holding a host path under
+    a mount to the container path, so the host path is not passed. It can still
+    be derived: RUNNER_WORKSPACE (``<work>/<repository>``) is under no mount and
+    arrives unchanged, and the runner's temp directory is always ``<work>/_temp``
+    (actions/runner: WellKnownDirectory.Temp, runner.workspace). Outside such a
+    container (the portable action, act, a job container) RUNNER_TEMP is
+    already the path later steps use.
+    """
+    runner_temp = env.get("RUNNER_TEMP", "").strip()
+    if not runner_temp:
+        raise OutputError("RUNNER_TEMP is not set, so there is no private place for the key file; "
+                          "write-key-file needs a GitHub Actions runner")
+    if runner_temp.rstrip("/") != CONTAINER_RUNNER_TEMP:
+        return runner_temp
+    workspace = env.get("RUNNER_WORKSPACE", "").strip().rstrip("/")
+    if not workspace.startswith("/") or workspace.startswith("/github/"):
+        raise OutputError("cannot tell where the runner's temp directory is on the host (RUNNER_WORKSPACE "
+                          "is not a host path), so the key file paths would be wrong in later steps; "
+                          "use the portable action (xctoken-action/portable) on this runner")
+    return posixpath.join(posixpath.dirname(workspace), "_temp")
+
+
+def plan_key_files(env: Mapping[str, str]) -> KeyFiles:
+    local_temp = env.get("RUNNER_TEMP", "").strip()
+    host_temp = host_runner_temp(env)
+    return KeyFiles(Path(local_temp) / KEYS_SUBDIR, _join(host_temp, KEYS_SUBDIR))
+
+
+def _runner_owner(directory: Path) -> tuple[int, int] | None:
+    """Who later steps run as, when that is not us: the owner of the runner's temp directory.
+
+    A container action runs as root, and a 0600 file owned by root is unreadable
+    to the runner's user (``runner`` on GitHub-hosted machines) in later steps.
+    The file is handed to that user instead of being made readable to all.
+    """
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    info = directory.stat()
+    if info.st_uid == 0:
+        return None
+    return info.st_uid, info.st_gid
+
+
+def _make_private_dir(path: Path, owner: tuple[int, int] | None) -> None:
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = path.lstat()
+        if not stat.S_ISDIR(info.st_mode):
+            raise OutputError(f"{path} exists and is not a directory; remove it")
+        if owner is not None:
+            os.chown(path, *owner)
+        if os.name == "posix":
+            os.chmod(path, 0o700)
+    except OSError as error:
+        raise OutputError(f"cannot create the private directory {path}: {error.strerror}") from None
+
+
+def _hand_over(path: Path, owner: tuple[int, int] | None) -> None:
+    if owner is None:
+        return
+    try:
+        os.chown(path, *owner)
+    except OSError as error:
+        # Failing closed: making the file world-readable instead would expose the key
+        # to every user and container on a shared self-hosted machine.
+        raise OutputError(f"cannot give {path.name} to the runner's user (uid {owner[0]}): "
+                          f"{error.strerror}; later steps could not read it") from None
+
+
+def fastlane_api_key(request_key_id: str, issuer_id: str | None, pem: str, lifetime: int,
+                     in_house: bool) -> str:
+    """fastlane's API key JSON (``app_store_connect_api_key(path:)``, ``--api_key_path``)."""
+    data: dict[str, object] = {"key_id": request_key_id}
+    if issuer_id:
+        data["issuer_id"] = issuer_id
+    data.update({"key": pem, "duration": min(lifetime, 1200), "in_house": in_house})
+    return json.dumps(data, indent=2) + "\n"
+
+
+def write_key_files(resolved: Resolved, env: Mapping[str, str]) -> tuple[dict[str, str], list[Path]]:
+    """Write AuthKey_<KEYID>.p8 and the fastlane JSON (0600); return the outputs and the files made."""
+    files = plan_key_files(env)
+    owner = _runner_owner(files.local_dir.parent)
+    request = resolved.request
+    key_name = f"AuthKey_{request.key_id}.p8"
+    json_name = f"api_key_{request.key_id}.json"
+    pem = resolved.key.pkcs8_pem()
+    _make_private_dir(files.local_dir, owner)
+    _make_private_dir(files.local("private_keys"), owner)
+    made: list[Path] = []
+    try:
+        for path, content in ((files.local("private_keys", key_name), pem),
+                              (files.local(json_name), fastlane_api_key(
+                                  request.key_id, request.issuer_id, pem, request.lifetime,
+                                  request.audience != AUDIENCE_APP_STORE_CONNECT))):
+            made.append(write_secret_file(path, content))
+            _hand_over(path, owner)
+    except BaseException:
+        remove_files(made)
+        raise
+    outputs = {
+        "private-key-path": files.host("private_keys", key_name),
+        "private-keys-dir": files.host("private_keys"),
+        "api-key-json-path": files.host(json_name),
+    }
+    return outputs, made
+
+
+def remove_files(paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+# -- reporting ---------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "&#124;").replace("`", "&#96;"))
+
+
+def summary_markdown(token: Token) -> str:
+    facts = token.summary()
+    scope = token.scope
+    rows = [
+        ("Key ID", str(facts["kid"])),
+        ("Key type", str(facts["key_type"])),
+        ("Audience", str(facts["audience"])),
+        ("Scope", "<br>".join(_cell(str(s)) for s in scope) if scope else "(any request)"),
+        ("Issued at", str(facts["issued_at"])),
+        ("Expires at", str(facts["expires_at"])),
+    ]
+    lines = ["### App Store Connect API token", "", "| | |", "|---|---|"]
+    lines += [f"| {name} | {value if name == 'Scope' else _cell(value)} |" for name, value in rows]
+    return "\n".join(lines) + "\n\n"
+
+
+def log_summary(token: Token, env_name: str, key_outputs: Mapping[str, str]) -> str:
+    facts = token.summary()
+    minutes = (int(token.claims["exp"]) - int(token.claims["iat"])) // 60  # type: ignore[call-overload]
+    text = (f"xctoken: signed an App Store Connect API token for key {facts['kid']} ({facts['key_type']} key, "
+            f"audience {facts['audience']}), valid {minutes} min until {facts['expires_at']}")
+    if facts["scope"]:
+        text += f", scoped to {len(facts['scope'])} request(s)"  # type: ignore[arg-type]
+    text += f"; exported as ${env_name}" if env_name else "; not exported to the environment"
+    if key_outputs:
+        text += f"; key file in {key_outputs['private-keys-dir']}"
+    return text
+
+
+# -- the run -----------------------------------------------------------------
+
+
+def run(env: Mapping[str, str], stdout: TextIO) -> int:
+    from .ci import github
+
+    made: list[Path] = []
+    try:
+        inputs = read_inputs(env)
+        # The key as given is masked before anything else happens (GitHub masks it
+        # only if it came straight from a secret).
+        github.add_masks([inputs.private_key], stdout)
+        if inputs.env_name:
+            github.validate_env_name(inputs.env_name)
+        output_file = github.file_command_path(env, "GITHUB_OUTPUT")
+        env_file = github.file_command_path(env, "GITHUB_ENV") if inputs.env_name or inputs.write_key_file \
+            else ""
+        resolved = resolve_inputs(inputs)
+        github.add_masks(resolved.key.secret_strings(), stdout)
+        token = Signer(resolved.request, resolved.key).sign()
+        github.add_masks([token.value], stdout)
+        for warning in resolved.warnings:
+            stdout.write(github.command_line("warning", warning, title="xctoken") + "\n")
+        if env.get("RUNNER_DEBUG") == "1":
+            stdout.write(github.command_line("debug", f"xctoken: key read as {resolved.key.form.describe()}")
+                         + "\n")
+
+        outputs = {
+            "token": token.value,
+            "expires-at": iso8601(token.expires_at),
+            "expires-at-epoch": str(token.claims["exp"]),
+        }
+        env_vars: dict[str, str] = {}
+        if inputs.env_name:
+            env_vars[inputs.env_name] = token.value
+        key_outputs: dict[str, str] = {}
+        if inputs.write_key_file:
+            key_outputs, made = write_key_files(resolved, env)
+            outputs.update(key_outputs)
+            env_vars["API_PRIVATE_KEYS_DIR"] = key_outputs["private-keys-dir"]
+
+        records = [(output_file, github.heredoc_record(k, v)) for k, v in outputs.items()]
+        records += [(env_file, github.heredoc_record(k, v)) for k, v in env_vars.items()]
+        summary_file = env.get("GITHUB_STEP_SUMMARY", "")
+        if summary_file:
+            records.append((summary_file, summary_markdown(token)))
+        github.write_records(records)
+    except XctokenError as error:
+        remove_files(made)
+        _fail(stdout, str(error))
+        return error.exit_code
+    except Exception as error:  # noqa: BLE001 - a bug must still not print key material
+        remove_files(made)
+        _fail(stdout, f"internal error ({type(error).__name__}); please report it (details are not "
+                      "shown because they could contain key material)")
+        return 1
+    stdout.write(log_summary(token, inputs.env_name, key_outputs) + "\n")
+    stdout.flush()
+    return 0
+
+
+def _fail(stdout: TextIO, message: str) -> None:
+    from .ci import github
+
+    try:
+        line = github.command_line("error", message, title="xctoken")
+    except Exception:  # noqa: BLE001 - even without actions-toolkit the failure must show
+        line = "::error::" + message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    stdout.write(line + "\n")
+    stdout.flush()
+
+
+def main(env: Mapping[str, str] | None = None, stdout: TextIO | None = None) -> int:
+    return run(os.environ if env is None else env, stdout or sys.stdout)
+

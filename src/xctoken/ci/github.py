@@ -1,0 +1,139 @@
+"""GitHub Actions: the runner protocol (masks, file commands, annotations).
+
+Used by the action (:mod:`xctoken.action`) and by ``xctoken generate --export``
+on a GitHub runner. actions-toolkit, a port of ``@actions/core``, formats the
+workflow commands and the heredoc records; it is imported here and nowhere else,
+so the plain CLI never loads it.
+
+Two rules shape everything below:
+
+- A value is masked only in what the runner reads AFTER its ``::add-mask::``
+  line, so every secret is masked before anything that could show it (outputs
+  and env values are echoed in debug logs too).
+- The records for GITHUB_OUTPUT, GITHUB_ENV and the job summary are all built
+  and checked first and then appended all or nothing
+  (:func:`xctoken.files.append_records`): a failure leaves no record behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TextIO
+
+from ..errors import ConfigError, OutputError
+from ..files import append_records
+from . import ExportJob, validate_variable_name
+
+TITLE = "GitHub Actions"
+
+# The runner ignores or refuses these through GITHUB_ENV (GITHUB_*, RUNNER_*,
+# NODE_OPTIONS); ACTIONS_* steer the runner itself; the rest would break or hijack
+# every later step if they held a token.
+_RESERVED_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "LD_", "DYLD_")
+_RESERVED_NAMES = frozenset({"NODE_OPTIONS", "PATH", "HOME", "BASH_ENV", "ENV", "SHELL", "IFS", "CI",
+                             "PYTHONPATH", "PYTHONSTARTUP"})
+# Fragments shorter than this carry no usable secret, and masking them ("=",
+# "Ao") would star out ordinary log text everywhere.
+MIN_MASK_LENGTH = 4
+_PEM_ARMOR = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
+
+
+def detect(env: Mapping[str, str]) -> bool:
+    return env.get("GITHUB_ACTIONS") == "true"
+
+
+def validate_env_name(name: str, what: str = "env-name") -> str:
+    """A name GITHUB_ENV can carry to later steps, or :class:`ConfigError` naming ``what``."""
+    try:
+        validate_variable_name(name)
+    except ConfigError:
+        raise ConfigError(f"{what} must be a plain variable name (letters, digits and underscores, not "
+                          "starting with a digit; no '=', '<<', spaces or line breaks), like "
+                          "APP_STORE_CONNECT_TOKEN") from None
+    upper = name.upper()
+    if upper in _RESERVED_NAMES or upper.startswith(_RESERVED_PREFIXES):
+        raise ConfigError(f"{what} must not be a name the runner reserves or every later step relies on "
+                          "(GITHUB_*, RUNNER_*, ACTIONS_*, NODE_OPTIONS, PATH, HOME, LD_*, ...); "
+                          "use something like APP_STORE_CONNECT_TOKEN")
+    return name
+
+
+def mask_candidates(values: Iterable[str]) -> list[str]:
+    """Each value and each of its lines, trimmed, minus fragments not worth masking.
+
+    The runner masks a value's lines itself (since actions/runner #1521), but
+    only when the whole value was registered; registering lines as well covers
+    the same key arriving in another wrapping. PEM armor lines are public text.
+    """
+    found: list[str] = []
+    for value in values:
+        for piece in [value, *re.split(r"[\r\n]+", value)]:
+            piece = piece.strip()
+            if len(piece) < MIN_MASK_LENGTH or _PEM_ARMOR.fullmatch(piece):
+                continue
+            found.append(piece)
+    return list(dict.fromkeys(found))
+
+
+def add_masks(values: Iterable[str], stdout: TextIO | None = None) -> None:
+    """Register each secret with the runner (``::add-mask::``, escaped) and flush."""
+    from actions_toolkit.command import Command  # type: ignore[import-untyped]
+
+    stream = stdout or sys.stdout
+    for value in mask_candidates(values):
+        # actions-toolkit's set_secret escapes %, CR and LF as the runner expects, so a
+        # multi-line value cannot end the command early and print the rest in clear.
+        stream.write(str(Command("add-mask", {}, value)) + "\n")
+    stream.flush()
+
+
+def command_line(command: str, message: str, **properties: str) -> str:
+    """One workflow command line (``::error title=...::message``), escaped by actions-toolkit."""
+    from actions_toolkit.command import Command
+
+    props = {k: v for k, v in properties.items() if v}
+    return str(Command(command, props, message))
+
+
+def heredoc_record(name: str, value: str) -> str:
+    """A file-command record ``NAME<<ghadelimiter_<uuid>`` ... that the runner's parser reads back whole."""
+    from actions_toolkit.file_command import prepare_key_value_message  # type: ignore[import-untyped]
+
+    try:
+        return str(prepare_key_value_message(name, value)) + os.linesep
+    except Exception:  # noqa: BLE001 - it raises a bare Exception when the value holds its delimiter
+        raise OutputError(f"the value for {name} contains the record delimiter; nothing was written") from None
+
+
+def file_command_path(env: Mapping[str, str], variable: str) -> str:
+    path = env.get(variable, "")
+    if not path:
+        raise OutputError(f"${variable} is not set, so the runner cannot receive the value; "
+                          "this must run as a step of a GitHub Actions job")
+    return path
+
+
+def write_records(records: Sequence[tuple[str, str]]) -> None:
+    """Append every record to its file command file, all or nothing.
+
+    The runner creates these files before the step starts; a missing one means
+    the environment is not a real step, so nothing is created here.
+    """
+    append_records(records, create=False)
+
+
+def export(job: ExportJob) -> list[str]:
+    """``xctoken generate --export NAME`` on a GitHub runner: mask, then GITHUB_ENV."""
+    name = validate_env_name(job.name, "the --export variable name")
+    extra = {validate_env_name(k, "an extra variable name"): v for k, v in job.extra.items()}
+    env_file = file_command_path(job.env, "GITHUB_ENV")
+    secrets = [job.token.value, *(job.key.secret_strings() if job.key is not None else [])]
+    records = [(env_file, heredoc_record(name, job.token.value))]
+    records += [(env_file, heredoc_record(k, v)) for k, v in extra.items()]
+    add_masks(secrets)
+    write_records(records)
+    return [f"${name} is set for the later steps of this job (masked in the log), valid until "
+            f"{job.token.summary()['expires_at']}"]
