@@ -9,16 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import signal
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from . import __version__
 from .claims import DEFAULT_CLOCK_SKEW, DEFAULT_LIFETIME
-from .errors import EXIT_CODES, OutputError, TokenExpiredError, TokenInvalidError, XctokenError
+from .errors import EXIT_CODES, ConfigError, OutputError, TokenExpiredError, TokenInvalidError, XctokenError
 from .files import write_secret_file
 from .settings import Options, resolve
 from .signing import Signer, Token, iso8601
@@ -53,8 +54,23 @@ def _add_token_options(parser: argparse.ArgumentParser) -> None:
                        help="Enterprise Program API audience (apple-developer-enterprise-v1)")
 
 
+# A value argparse would quote back that could be a pasted key or token.
+_SECRET_LIKE = re.compile(r"-----|\\n|[A-Za-z0-9+/=_-]{40,}")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line, like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse quotes the offending value; when that is a key pasted in the wrong
+        # place ("xctoken generate $KEY"), quoting it would print the key.
+        if _SECRET_LIKE.search(message):
+            message = message.split(": ")[0] + ": (value not shown: it looks like a key or a token)"
+        self.exit(2, f"xctoken: error: {' '.join(message.split())}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xctoken",
         description="Mint, inspect and check App Store Connect API tokens (ES256 JWTs).",
         epilog="exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()),
@@ -172,7 +188,7 @@ def run_decode(args: argparse.Namespace) -> int:
     from .inspection import inspect_token
 
     if args.token.strip() == "-" and args.key_path == "-":
-        raise XctokenError("the token and the key cannot both come from stdin; pass the key with --key PATH")
+        raise ConfigError("the token and the key cannot both come from stdin; pass the key with --key PATH")
     token_text = _read_token_argument(args.token)
     public_key = None
     if _key_configured(args):

@@ -45,6 +45,9 @@ _DIR_VARIABLES = {"KEY_DIR"}
 # a directory named explicitly beats the conventional ones).
 ALTOOL_DIRS = ("./private_keys", "~/private_keys", "~/.private_keys", "~/.appstoreconnect/private_keys")
 _KEY_FILE_NAME = re.compile(r"AuthKey_([A-Z0-9]{10})\.p8")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A long run of base64 characters with no '.', '-' or '_': key content, not a file name.
+_KEY_TEXT_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -161,6 +164,10 @@ def locate_key(options: Options, env: Mapping[str, str], picker: _Picker, key_id
         return KeyLocation("file", "--key", path=Path(options.key_path).expanduser())
     if options.key_env is not None:
         picker.sources["key"] = "--key-env"
+        if not _ENV_NAME.fullmatch(options.key_env.strip()):
+            # Never echo it: the usual slip is --key-env "$ASC_PRIVATE_KEY", the key itself.
+            raise KeyNotFoundError("--key-env takes the name of an environment variable (like "
+                                   "ASC_PRIVATE_KEY), not its value")
         if env_value(env, options.key_env) is None:
             raise KeyNotFoundError(f"--key-env names ${options.key_env}, which is not set or empty")
         return KeyLocation("env", "--key-env", env_name=options.key_env)
@@ -190,6 +197,7 @@ def _key_in_directory(directory: Path, key_id: str | None, origin: str) -> KeyLo
     if len(candidates) == 1:
         return KeyLocation("file", origin, path=candidates[0])
     if not candidates:
+        _refuse_key_text(str(directory), origin)
         raise KeyNotFoundError(f"no AuthKey_<KEYID>.p8 file in {directory} (from {origin}); "
                                "put the key there or pass --key PATH")
     raise KeyNotFoundError(f"{len(candidates)} AuthKey_*.p8 files in {directory}; "
@@ -249,6 +257,7 @@ def read_key_bytes(location: KeyLocation, env: Mapping[str, str], stdin: BinaryI
         with open(path, "rb") as handle:
             return handle.read(MAX_KEY_INPUT_BYTES + 1)
     except FileNotFoundError:
+        _refuse_key_text(str(path), location.origin)
         raise KeyNotFoundError(f"the key file {path} does not exist (from {location.origin}); "
                                "check the path or the key ID") from None
     except IsADirectoryError:
@@ -258,7 +267,25 @@ def read_key_bytes(location: KeyLocation, env: Mapping[str, str], stdin: BinaryI
         raise KeyLoadError(f"cannot read the key file {path}: permission denied; "
                            "run as its owner or fix its permissions (chmod 600)") from None
     except OSError as error:
+        _refuse_key_text(str(path), location.origin)
         raise KeyLoadError(f"cannot read the key file {path}: {error.strerror}") from None
+
+
+def looks_like_key_text(value: str) -> bool:
+    """True when a value given as a path is more likely the key's content (PEM or base64).
+
+    Only asked about paths that could not be opened, so a false alarm costs a
+    less specific message, never a refused key.
+    """
+    if any(mark in value for mark in ("-----", "\n", "\r", "\\n")):
+        return True
+    return _KEY_TEXT_RUN.search(value) is not None
+
+
+def _refuse_key_text(value: str, origin: str) -> None:
+    if looks_like_key_text(value):
+        raise KeyLoadError(f"{origin} should name the key file, but its value (not shown) looks like the key "
+                           "itself; put the key's content in ASC_PRIVATE_KEY, or pipe it to --key -")
 
 
 def key_file_exposure(path: Path) -> str | None:
