@@ -33,8 +33,9 @@ from .settings import Options, Resolved, resolve
 from .signing import Signer, Token, iso8601
 
 DEFAULT_ENV_NAME = "APP_STORE_CONNECT_TOKEN"
-# The input the key arrives in when passed as content; settings.resolve reads it by name.
-_KEY_INPUT_VARIABLE = "INPUT_PRIVATE-KEY"
+# settings.resolve reads key content from a named variable: the private-key input is
+# handed to it under this name, in a mapping of its own (never the process environment).
+_KEY_INPUT_VARIABLE = "XCTOKEN_ACTION_PRIVATE_KEY"
 # What the runner mounts into a container action (actions/runner ContainerActionHandler).
 CONTAINER_RUNNER_TEMP = "/github/runner_temp"
 CONTAINER_WORKSPACE = "/github/workspace"
@@ -114,6 +115,8 @@ def resolve_inputs(inputs: ActionInputs) -> Resolved:
     try:
         return resolve(options, key_env)
     except KeyNotFoundError as error:
+        if has_content:
+            raise
         raise KeyNotFoundError(f"{error}; the private-key-path input must name a file this step can see "
                                "(in the container action: under the workspace or RUNNER_TEMP)") from None
 
