@@ -12,10 +12,7 @@ import binascii
 import json
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from . import claims as rules
 from .errors import TokenInvalidError
@@ -74,8 +71,11 @@ def _json_object(segment: str, what: str) -> dict[str, object]:
     return value
 
 
-def split_token(token: str) -> tuple[dict[str, object], dict[str, object], bytes, bytes]:
-    """Parse a compact JWS into header, claims, signing input and raw signature."""
+def split_token(token: str) -> tuple[dict[str, object], dict[str, object], str, bytes]:
+    """Parse a compact JWS into header, claims, the bare token text and the raw signature.
+
+    Accepts the token as pasted from an Authorization header ("Bearer ...").
+    """
     text = token.strip()
     if text.lower().startswith("bearer "):
         text = text[7:].strip()
@@ -90,7 +90,7 @@ def split_token(token: str) -> tuple[dict[str, object], dict[str, object], bytes
     header = _json_object(parts[0], "header")
     payload = _json_object(parts[1], "payload")
     signature = _b64url_decode(parts[2], "signature")
-    return header, payload, f"{parts[0]}.{parts[1]}".encode("ascii", "replace"), signature
+    return header, payload, text, signature
 
 
 def _is_int(value: object) -> bool:
@@ -99,7 +99,7 @@ def _is_int(value: object) -> bool:
 
 def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | None = None) -> TokenReport:
     """Check a token against Apple's rules; raises only if it is not a JWT at all."""
-    header, payload, signing_input, signature = split_token(token)
+    header, payload, compact, signature = split_token(token)
     report = TokenReport(header, payload, len(signature), int(now))
     add = report.checks.append
 
@@ -153,18 +153,23 @@ def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | 
                                                        if len(signature) > 64 else "")))
     if public_key is not None:
         add(Check("signature verifies with the given key",
-                  verify_signature(signing_input, signature, public_key),
+                  len(signature) == 64 and verify_signature(compact, public_key),
                   "the signature does not match this key (wrong key, or the token was altered)"))
     return report
 
 
-def verify_signature(signing_input: bytes, signature: bytes, public_key: ec.EllipticCurvePublicKey) -> bool:
-    if len(signature) != 64:
-        return False
-    r = int.from_bytes(signature[:32], "big")
-    s = int.from_bytes(signature[32:], "big")
+def verify_signature(token: str, public_key: ec.EllipticCurvePublicKey) -> bool:
+    """Verify an ES256 signature with PyJWT: a second implementation, not the one that signed.
+
+    xctoken signs with cryptography directly (see signing.py), so a token that
+    passes here has been checked by code that shares none of the signing path's
+    encoding. PyJWT is imported only when a key is given.
+    """
+    from jwt import PyJWS
+    from jwt.exceptions import InvalidTokenError
+
     try:
-        public_key.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
+        PyJWS().decode_complete(token, key=public_key, algorithms=["ES256"])
+    except InvalidTokenError:
         return False
     return True
