@@ -148,7 +148,8 @@ def run_generate(args: argparse.Namespace) -> int:
         from .ci import export_token  # only CI runs pay for the adapters
 
         for line in export_token(token, name=args.export or DEFAULT_VARIABLE, ci=args.ci,
-                                 dotenv=args.dotenv, env=os.environ, key=resolved.key):
+                                 dotenv=args.dotenv, env=os.environ, key=resolved.key,
+                                 output=args.output):
             _say(sys.stderr, "", line)
         return 0
     text = format_token(token, args.format, args.export or DEFAULT_VARIABLE, not args.no_newline)

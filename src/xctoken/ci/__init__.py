@@ -9,12 +9,16 @@ them, and GitHub's (the only one needing actions-toolkit) is just one of them.
 from __future__ import annotations
 
 import importlib
+import os
 import re
-from collections.abc import Mapping
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputError
 from ..keys import LoadedKey
 from ..signing import Token
 
@@ -35,6 +39,13 @@ class ExportJob:
     key: LoadedKey | None = None  # for masking the key where the CI can mask
     dotenv: str | None = None  # GitLab: a dotenv report file to append to
     extra: dict[str, str] = field(default_factory=dict)  # more variables (e.g. expiry), non-secret
+    output: str | None = None  # Jenkins / none: write the token to this file (0600) instead of stdout
+
+    def variables(self) -> list[tuple[str, str, bool]]:
+        """(name, value, secret) for the token and each extra variable, names validated."""
+        return [(self.name, self.token.value, True)] + [
+            (validate_variable_name(name), value, False) for name, value in self.extra.items()
+        ]
 
 
 def validate_variable_name(name: str) -> str:
@@ -65,9 +76,103 @@ def detect_ci(env: Mapping[str, str]) -> str:
     return "none"
 
 
+# Adapters that deliver by stdout or a file (--output), and the one that takes --dotenv.
+_OUTPUT_ADAPTERS = ("none", "jenkins")
+
+
 def export_token(token: Token, name: str, ci: str | None, dotenv: str | None,
-                 env: Mapping[str, str], key: LoadedKey | None = None) -> list[str]:
-    """Export ``token`` as variable ``name`` through the chosen (or detected) CI's adapter."""
-    adapter = load_adapter(ci or detect_ci(env))
-    job = ExportJob(validate_variable_name(name), token, env, key, dotenv)
+                 env: Mapping[str, str], key: LoadedKey | None = None,
+                 output: str | None = None) -> list[str]:
+    """Export ``token`` as variable ``name`` through the chosen (or detected) CI's adapter.
+
+    ``--dotenv`` asks for GitLab's dotenv report, so it picks the GitLab adapter
+    when no CI is named (a dotenv file is useful wherever it is written).
+    """
+    chosen = (ci or ("gitlab" if dotenv else detect_ci(env))).strip().lower()
+    adapter = load_adapter(chosen)
+    if dotenv and chosen != "gitlab":
+        raise ConfigError(f"--dotenv writes a GitLab dotenv report; drop it, or drop --ci {chosen}")
+    if output and chosen not in _OUTPUT_ADAPTERS:
+        raise ConfigError(f"--output goes with --ci none or jenkins; on {adapter.TITLE} --export hands "
+                          "the token over by itself")
+    job = ExportJob(validate_variable_name(name), token, env, key, dotenv, output=output)
     return list(adapter.export(job))
+
+
+# Helpers the adapters share: refusing values a protocol cannot carry, writing a
+# protocol record in one piece, and running a CI's helper program safely.
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_value(name: str, value: str, ci_title: str, forbidden: str = "") -> str:
+    """Refuse a value holding a control character (a line break ends every record) or any of ``forbidden``.
+
+    The message names the variable and the problem, never the value.
+    """
+    if not value:
+        raise OutputError(f"the value for {name} is empty; nothing was written")
+    if _CONTROL.search(value):
+        raise OutputError(f"the value for {name} holds a line break or control character, which "
+                          f"{ci_title} cannot carry safely; nothing was written")
+    bad = sorted({char for char in value if char in forbidden})
+    if bad:
+        raise OutputError(f"the value for {name} holds {' '.join(repr(c) for c in bad)}, which "
+                          f"{ci_title} cannot carry safely; nothing was written")
+    return value
+
+
+# Names every later step relies on: a token in one of these breaks or hijacks them.
+_NAMES_STEPS_RELY_ON = frozenset({"PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "CI", "PWD", "USER",
+                                  "TMPDIR", "PYTHONPATH", "PYTHONSTARTUP", "NODE_OPTIONS"})
+# GITHUB_*: GITHUB_TOKEN, GITHUB_PATH... are read by tools (gh, git helpers) on every CI.
+_PREFIXES_STEPS_RELY_ON = ("LD_", "DYLD_", "GITHUB_")
+
+
+def check_name(name: str, ci_title: str, reserved_prefixes: Sequence[str] = ()) -> str:
+    """Refuse a name a CI reserves (``reserved_prefixes``) or every later step relies on."""
+    upper = validate_variable_name(name).upper()
+    if upper in _NAMES_STEPS_RELY_ON or upper.startswith(_PREFIXES_STEPS_RELY_ON):
+        raise ConfigError(f"{name} is a variable every later step relies on; export the token under "
+                          "its own name, like APP_STORE_CONNECT_TOKEN")
+    taken = [prefix for prefix in reserved_prefixes if upper.startswith(prefix)]
+    if taken:
+        raise ConfigError(f"{ci_title} reserves variables starting with {taken[0]}; export the token "
+                          "under its own name, like APP_STORE_CONNECT_TOKEN")
+    return name
+
+
+def write_stdout_record(text: str) -> None:
+    """Write ``text`` to stdout as one ``write()``, so a CI reading our output never sees half a record."""
+    data = text.encode("utf-8")
+    try:
+        sys.stdout.flush()
+        written = os.write(sys.stdout.fileno(), data)
+    except BrokenPipeError:
+        raise OutputError("standard output was closed before the record was written") from None
+    except OSError as error:
+        raise OutputError(f"cannot write to standard output: {error.strerror}") from None
+    if written != len(data):
+        raise OutputError("standard output took only part of the record (pipe full?)")
+
+
+def run_helper(program: str, args: Sequence[str], stdin_text: str, env: Mapping[str, str],
+               purpose: str) -> None:
+    """Run a CI's own helper program with the secret on stdin (never in argv, which ``ps`` shows).
+
+    Its output is swallowed: some helpers echo what they were given.
+    """
+    found = shutil.which(program, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise OutputError(f"{program} is not on PATH, so the token cannot be {purpose}; nothing was written")
+    try:
+        result = subprocess.run([found, *args], input=stdin_text.encode("utf-8"), env=dict(env),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120,
+                                check=False)
+    except (OSError, subprocess.SubprocessError) as error:
+        raise OutputError(f"cannot run {program} {args[0] if args else ''}: "
+                          f"{getattr(error, 'strerror', None) or type(error).__name__}") from None
+    if result.returncode != 0:
+        raise OutputError(f"{program} {' '.join(args[:2])} failed with exit code {result.returncode}, "
+                          f"so the token was not {purpose} (its output is not shown: it could hold "
+                          "the token)")
