@@ -279,7 +279,7 @@ def test_parse_duration_units() -> None:
     assert [parse_duration(v) for v in ("90", "90s", "3m", "2h", "1d")] == [90, 90, 180, 7200, 86400]
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(lifetime=st.integers(min_value=1, max_value=MAX_LIFETIME), data=st.data(),
        now=st.integers(min_value=MAX_CLOCK_SKEW, max_value=2**34))
 def test_exp_minus_iat_is_the_lifetime(lifetime: int, data: st.DataObject, now: int) -> None:
@@ -290,7 +290,7 @@ def test_exp_minus_iat_is_the_lifetime(lifetime: int, data: st.DataObject, now: 
     assert claims["exp"] - claims["iat"] <= MAX_LIFETIME  # type: ignore[operator]
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(lifetime=st.integers(min_value=MAX_LIFETIME + 1, max_value=MAX_LONG_LIVED_LIFETIME),
        skew=st.integers(min_value=0, max_value=MAX_CLOCK_SKEW), now=st.integers(min_value=0, max_value=2**34))
 def test_long_lived_exp_minus_iat_is_the_lifetime(lifetime: int, skew: int, now: int) -> None:

@@ -282,7 +282,7 @@ def mangled_keys(draw: st.DrawFn) -> bytes | str:
     return text if draw(st.booleans()) else text.encode("utf-8")
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mangled_keys())
 def test_any_mangling_of_a_valid_key_loads_it(data: bytes | str) -> None:
     loaded = load_private_key(data)
@@ -300,32 +300,32 @@ def _only_key_load_errors(data: bytes | str) -> None:
         pytest.fail(f"{type(error).__name__} instead of KeyLoadError")
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=600))
 def test_random_bytes_only_raise_key_load_error(data: bytes) -> None:
     _only_key_load_errors(data)
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=400).map(lambda b: b"\x30" + b))
 def test_random_der_like_bytes_only_raise_key_load_error(data: bytes) -> None:
     _only_key_load_errors(data)
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.text(max_size=400))
 def test_random_text_only_raises_key_load_error(data: str) -> None:
     _only_key_load_errors(data)
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 # st.text() never draws surrogates, so build the strings from characters by hand.
 @given(st.lists(st.characters() | st.sampled_from("\ud800\udfff\udc80"), max_size=60).map("".join))
 def test_text_with_surrogates_only_raises_key_load_error(data: str) -> None:
     _only_key_load_errors(data)
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n\\\"'", max_size=400),
        st.sampled_from(["", "-----BEGIN PRIVATE KEY-----\n", "-----BEGIN EC PRIVATE KEY-----\n"]),
        st.sampled_from(["", "\n-----END PRIVATE KEY-----", "\n-----END EC PRIVATE KEY-----"]))
@@ -333,7 +333,7 @@ def test_random_pem_like_text_only_raises_key_load_error(body: str, begin: str, 
     _only_key_load_errors(begin + body + end)
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.integers(min_value=0, max_value=len(DER) - 1), st.integers(min_value=1, max_value=255))
 def test_damaged_der_only_raises_key_load_error_or_loads_a_p256_key(position: int, flip: int) -> None:
     damaged = bytearray(DER)
