@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
-        parser.print_help(sys.stderr)
+        _say(sys.stderr, "error: ", "a command is needed: generate, decode or check; see 'xctoken --help'")
         return 2
     try:
         return int(args.run(args))
