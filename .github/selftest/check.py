@@ -9,6 +9,7 @@ half of the key made by make-key.sh. Prints only non-secret facts.
   EXPIRES_AT, EXPIRES_AT_EPOCH the outputs of the same names
   PUBLIC_KEY_PATH, KEY_ID, ISSUER_ID
   KEY_FILE, KEYS_DIR, JSON_FILE (optional) the write-key-file outputs; API_PRIVATE_KEYS_DIR
+  KEY_FILES_UNREACHABLE        set (to the reason) where the files cannot reach this step
 """
 
 from __future__ import annotations
@@ -107,7 +108,15 @@ def main() -> None:
     if env.get("EXPIRES_AT") != stamp:
         fail("expires-at is not the token's exp in ISO 8601 UTC")
     print(f"token verified with openssl: kid {env['KEY_ID']}, expires {stamp}")
-    if env.get("KEY_FILE"):
+    # Not secret (the whole token is): shows the log keeps what steps print verbatim.
+    print(f"token header segment: {output_token.split('.')[0]}")
+    if env.get("KEY_FILE") and env.get("KEY_FILES_UNREACHABLE"):
+        runner_temp = env.get("RUNNER_TEMP", "/nonexistent")
+        for name in ("KEY_FILE", "KEYS_DIR", "JSON_FILE"):
+            if not env[name].startswith(runner_temp.rstrip("/") + "/xctoken"):
+                fail(f"{name} is not under RUNNER_TEMP")
+        print(f"key files: paths checked, contents not: {env['KEY_FILES_UNREACHABLE']}")
+    elif env.get("KEY_FILE"):
         check_key_files(env, env["PUBLIC_KEY_PATH"])
     print("SELFTEST-CHECKS-PASSED")
 

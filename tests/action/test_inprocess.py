@@ -6,6 +6,7 @@ Everything written is read back with a parser that follows the runner's rules
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -321,3 +322,20 @@ def test_mask_helper_is_used_before_outputs_in_the_action_module() -> None:
     source = Path(run.__code__.co_filename).read_text() + Path(github.__file__).read_text()
     assert "actions_toolkit.core" not in source
     assert os.path.basename(github.__file__) == "github.py"
+
+
+def test_the_act_leak_patterns_catch_real_secrets(test_key: AscKey) -> None:
+    # The workflow test can only search act's log by pattern (the token is made inside the
+    # run): prove the patterns match a real token and every form of a real key.
+    from xctoken import TokenRequest, load_private_key, mint_token
+
+    from .test_workflow import LEAK_PATTERNS
+
+    key = load_private_key(test_key.pem)
+    token = mint_token(TokenRequest(key_id="SELFTEST01", issuer_id=ISSUER_ID), key).value
+    assert LEAK_PATTERNS["token"].search(f"x {token} y")
+    assert not LEAK_PATTERNS["token"].search(token.split(".")[0])  # the header alone is not a leak
+    secrets = key.secret_strings()
+    assert LEAK_PATTERNS["PKCS#8 key body"].search(secrets[0])
+    assert any(LEAK_PATTERNS["SEC1 key body"].search(s) for s in secrets)
+    assert LEAK_PATTERNS["base64 PEM"].search(base64.b64encode(test_key.pem.encode()).decode())
