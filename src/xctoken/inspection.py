@@ -122,7 +122,7 @@ def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | 
               f"aud is {audience!r}, expected {rules.AUDIENCE_APP_STORE_CONNECT!r}"))
 
     if times_ok:
-        assert isinstance(iat, int) and isinstance(exp, int)
+        assert isinstance(iat, int) and isinstance(exp, int)  # nosec B101
         lifetime = exp - iat
         long_lived_ok = (
             scope_ok and isinstance(scope, list)

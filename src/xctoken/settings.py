@@ -245,13 +245,13 @@ def _key_in_altool_dirs(env: Mapping[str, str], key_id: str | None, picker: _Pic
 def read_key_bytes(location: KeyLocation, env: Mapping[str, str], stdin: BinaryIO | None) -> bytes:
     """Read the key's bytes (capped) from wherever it was located."""
     if location.kind == "env":
-        assert location.env_name is not None
+        assert location.env_name is not None  # nosec B101
         return env[location.env_name].encode("utf-8", "surrogateescape")
     if location.kind == "stdin":
         if stdin is None:
             raise KeyLoadError("--key - reads the key from standard input, but none is available")
         return stdin.read(MAX_KEY_INPUT_BYTES + 1)
-    assert location.path is not None
+    assert location.path is not None  # nosec B101
     path = location.path
     try:
         with open(path, "rb") as handle:
