@@ -521,7 +521,9 @@ def ratio_row(figure: str, ours: Series, theirs: Series, budget: float | None, h
         ratio = statistics.median(a / b for a, b in zip(ours.values, theirs.values, strict=True))
     else:
         ratio = ours.median / theirs.median
-    row = Row(figure, fmt(ours.median, ours.unit), fmt(theirs.median, theirs.unit), f"{ratio:.2f}x")
+    # Two decimals, or three where two would round a miss onto the budget ("0.60x OVER").
+    digits = 3 if budget is not None and abs(ratio - budget) < 0.01 else 2
+    row = Row(figure, fmt(ours.median, ours.unit), fmt(theirs.median, theirs.unit), f"{ratio:.{digits}f}x")
     if budget is not None:
         row.budget = f">= {budget:.2f}x" if higher_is_better else f"<= {budget:.2f}x"
         ok = ratio >= budget if higher_is_better else ratio <= budget
