@@ -98,3 +98,15 @@ def test_sh_step_export_and_output_file(agent: tuple[str, Path, Path], test_key:
     written = workspace / "asc.jwt"
     assert stat.S_IMODE(written.stat().st_mode) == 0o600 and written.stat().st_uid == UID
     verify(written.read_text(), test_key)
+
+
+def test_plain_docker_run_generate(image: str, test_key: TestKey) -> None:
+    """What Bitrise (Linux stacks) or any CI with Docker does: ``docker run --rm -e ... IMAGE generate``."""
+    env = {"PATH": os.environ["PATH"], "ASC_KEY_ID": test_key.key_id, "ASC_ISSUER_ID": ISSUER_ID,
+           "ASC_PRIVATE_KEY": test_key.pem}
+    # -e NAME without a value: the key stays off the docker command line.
+    result = subprocess.run(["docker", "run", "--rm", "-e", "ASC_KEY_ID", "-e", "ASC_ISSUER_ID", "-e",
+                             "ASC_PRIVATE_KEY", image, "generate"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    verify(result.stdout, test_key)
