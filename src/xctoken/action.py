@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import signal
 import stat
 import sys
 from collections.abc import Mapping
@@ -357,6 +358,10 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
         _fail(stdout, f"internal error ({type(error).__name__}); please report it (details are not "
                       "shown because they could contain key material)")
         return 1
+    except BaseException:
+        # Cancelled (SIGTERM from the runner, Ctrl-C): no key file outlives the step.
+        remove_files(made)
+        raise
     stdout.write(log_summary(token, inputs.env_name, key_outputs) + "\n")
     stdout.flush()
     return 0
@@ -373,6 +378,12 @@ def _fail(stdout: TextIO, message: str) -> None:
     stdout.flush()
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # The runner cancels a step with SIGTERM: make it an exception so cleanup runs.
+    raise SystemExit(128 + signum)
+
+
 def main(env: Mapping[str, str] | None = None, stdout: TextIO | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     return run(os.environ if env is None else env, stdout or sys.stdout)
 
