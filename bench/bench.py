@@ -62,7 +62,8 @@ LIBRARY_BUDGET = 0.60  # Signer.sign >= 60% of raw ECDSA signing
 IMAGE_BUDGET_MB = 30.0  # MB as docker counts them (10**6 bytes)
 
 # Top-level modules actions-toolkit brings in, used when it is not installed.
-FALLBACK_GITHUB_ONLY = ("actions_toolkit", "github", "requests", "urllib3", "nacl")
+FALLBACK_GITHUB_ONLY = ("actions_toolkit", "github", "requests", "urllib3", "nacl", "certifi", "idna",
+                        "charset_normalizer")
 
 ROWS = (
     "CLI cold start vs minimal PyJWT",
@@ -255,20 +256,27 @@ def github_only_modules() -> tuple[list[str], str]:
         "import xctoken, xctoken.signing, xctoken.keys\n"
         "core = {m.split('.')[0] for m in sys.modules}\n"
         "import actions_toolkit.core, actions_toolkit.command, actions_toolkit.file_command\n"
-        "import actions_toolkit.github\n"
+        "try:\n"
+        "    import actions_toolkit.github  # needs PyGithub, which a trimmed install may lack\n"
+        "    partial = False\n"
+        "except ImportError:\n"
+        "    partial = True\n"
         "new = {m.split('.')[0] for m in sys.modules} - core - set(sys.stdlib_module_names)\n"
         "# xctoken's own (non-extra) dependencies are not GitHub-only, imported or not\n"
         "wanted = {re.split(r'[ ;\\[<>=!~]', r, maxsplit=1)[0].lower()\n"
         "          for r in requires('xctoken') or () if 'extra ==' not in r}\n"
         "declared = {top for top, dists in packages_distributions().items()\n"
         "            if any(d.lower() in wanted for d in dists)}\n"
-        "print(json.dumps(sorted(new - declared)))\n"
+        "print(json.dumps({'modules': sorted(new - declared), 'partial': partial}))\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=child_env(), timeout=120)
     if result.returncode != 0:
         return list(FALLBACK_GITHUB_ONLY), "fixed list (actions-toolkit is not installed here)"
     found = json.loads(result.stdout)
-    return sorted(set(found) | {"actions_toolkit"}), "what importing actions-toolkit adds to the core"
+    if found["partial"]:
+        return (sorted(set(found["modules"]) | set(FALLBACK_GITHUB_ONLY)),
+                "what importing actions-toolkit adds to the core, plus a fixed list (PyGithub is not installed)")
+    return sorted(set(found["modules"]) | {"actions_toolkit"}), "what importing actions-toolkit adds to the core"
 
 
 def modules_imported_by(argv: Sequence[str]) -> tuple[set[str], str]:
