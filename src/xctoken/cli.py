@@ -143,16 +143,18 @@ def run_generate(args: argparse.Namespace) -> int:
         for setting, source in resolved.sources.items():
             _say(sys.stderr, "", f"{setting.replace('_', ' ')} from {source}")
         _say(sys.stderr, "", f"key: {resolved.key.form.describe()}, {resolved.location.describe()}")
+    # An explicit empty --export '' is an error (caught by the name check), not the default.
+    variable = DEFAULT_VARIABLE if args.export is None else args.export
     token = Signer(resolved.request, resolved.key).sign()
     if args.export is not None or args.ci is not None or args.dotenv is not None:
         from .ci import export_token  # only CI runs pay for the adapters
 
-        for line in export_token(token, name=args.export or DEFAULT_VARIABLE, ci=args.ci,
+        for line in export_token(token, name=variable, ci=args.ci,
                                  dotenv=args.dotenv, env=os.environ, key=resolved.key,
                                  output=args.output):
             _say(sys.stderr, "", line)
         return 0
-    text = format_token(token, args.format, args.export or DEFAULT_VARIABLE, not args.no_newline)
+    text = format_token(token, args.format, variable, not args.no_newline)
     if args.output:
         path = write_secret_file(args.output, text)
         _say(sys.stderr, "", f"token written to {path}, valid until {iso8601(token.expires_at)}")

@@ -276,8 +276,6 @@ def test_unwritable_github_output_is_an_output_error(canary: Canary, tmp_path) -
     assert capture.files == {}
 
 
-@pytest.mark.xfail(strict=False, reason="the action installs no SIGTERM handler, so a SIGTERM after the key "
-                   "files are written kills it before remove_files() runs (files stay 0600 in a 0700 dir)")
 def test_action_sigterm_while_writing_removes_the_key_files_it_made(canary: Canary, tmp_path) -> None:
     _require_action()
     ws = Workspace(tmp_path)
