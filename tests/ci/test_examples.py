@@ -29,9 +29,9 @@ SCHEMAS = [
     ("vendor.buildkite", "examples/buildkite/pipeline.yml"),
 ]
 YAML_ONLY = ["examples/bitrise/bitrise.yml", "examples/codemagic/codemagic.yaml", "step.yml"]
-DOCUMENTS = ["docs/ci-guide.md", "examples/jenkins/Jenkinsfile", "examples/teamcity/settings.kts",
+DOCUMENTS = ["README.md", "docs/ci-guide.md", "examples/jenkins/Jenkinsfile", "examples/teamcity/settings.kts",
              *(path for _, path in SCHEMAS), *YAML_ONLY]
-COMMAND = re.compile(r"xctoken generate[^\"'`)|;<>&\n]*")
+COMMAND = re.compile(r"xctoken generate[^\"'`)|;<>&#\n]*")
 
 
 @pytest.mark.parametrize(("schema", "path"), SCHEMAS)
