@@ -25,16 +25,13 @@ from typing import TextIO
 
 from ..errors import ConfigError, OutputError
 from ..files import append_records
-from . import ExportJob, validate_variable_name
+from . import ExportJob, check_name
 
 TITLE = "GitHub Actions"
 
-# The runner ignores or refuses these through GITHUB_ENV (GITHUB_*, RUNNER_*,
-# NODE_OPTIONS); ACTIONS_* steer the runner itself; the rest would break or hijack
-# every later step if they held a token.
-_RESERVED_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_", "LD_", "DYLD_")
-_RESERVED_NAMES = frozenset({"NODE_OPTIONS", "PATH", "HOME", "BASH_ENV", "ENV", "SHELL", "IFS", "CI",
-                             "PYTHONPATH", "PYTHONSTARTUP"})
+# On top of the names every CI refuses (xctoken.ci.check_name: GITHUB_*, NODE_OPTIONS,
+# PATH, LD_*, ...): RUNNER_* are the runner's own, and ACTIONS_* steer it.
+_RESERVED_PREFIXES = ("RUNNER_", "ACTIONS_")
 # Fragments shorter than this carry no usable secret, and masking them ("=",
 # "Ao") would star out ordinary log text everywhere.
 MIN_MASK_LENGTH = 4
@@ -48,17 +45,9 @@ def detect(env: Mapping[str, str]) -> bool:
 def validate_env_name(name: str, what: str = "env-name") -> str:
     """A name GITHUB_ENV can carry to later steps, or :class:`ConfigError` naming ``what``."""
     try:
-        validate_variable_name(name)
-    except ConfigError:
-        raise ConfigError(f"{what} must be a plain variable name (letters, digits and underscores, not "
-                          "starting with a digit; no '=', '<<', spaces or line breaks), like "
-                          "APP_STORE_CONNECT_TOKEN") from None
-    upper = name.upper()
-    if upper in _RESERVED_NAMES or upper.startswith(_RESERVED_PREFIXES):
-        raise ConfigError(f"{what} must not be a name the runner reserves or every later step relies on "
-                          "(GITHUB_*, RUNNER_*, ACTIONS_*, NODE_OPTIONS, PATH, HOME, LD_*, ...); "
-                          "use something like APP_STORE_CONNECT_TOKEN")
-    return name
+        return check_name(name, TITLE, _RESERVED_PREFIXES)
+    except ConfigError as error:
+        raise ConfigError(f"{what}: {error}") from None
 
 
 def mask_candidates(values: Iterable[str]) -> list[str]:
