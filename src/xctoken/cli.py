@@ -146,7 +146,10 @@ def run_generate(args: argparse.Namespace) -> int:
     # An explicit empty --export '' is an error (caught by the name check), not the default.
     variable = DEFAULT_VARIABLE if args.export is None else args.export
     token = Signer(resolved.request, resolved.key).sign()
-    if args.export is not None or args.ci is not None or args.dotenv is not None:
+    exporting = args.export is not None or args.ci is not None or args.dotenv is not None
+    if not exporting and os.environ.get("GITHUB_ACTIONS") == "true":
+        mask_on_github(token, printing=not args.output)
+    if exporting:
         from .ci import export_token  # only CI runs pay for the adapters
 
         for line in export_token(token, name=variable, ci=args.ci,
@@ -161,6 +164,22 @@ def run_generate(args: argparse.Namespace) -> int:
         return 0
     write_stdout(text)
     return 0
+
+
+def mask_on_github(token: Token, printing: bool) -> None:
+    """Register the token with the GitHub runner before it is printed or captured.
+
+    The runner reads workflow commands on stderr as well as stdout (actions/runner
+    ScriptHandler), so the mask goes to stderr: ``TOKEN=$(xctoken generate)``
+    captures only the token, and every later print of it shows ``***``.
+    """
+    from .ci.github import add_masks
+
+    add_masks([token.value], sys.stderr)
+    if printing:
+        # stdout and stderr are read by separate threads of the runner: give the
+        # mask a head start over a token printed straight into the log.
+        time.sleep(0.1)
 
 
 def write_stdout(text: str) -> None:

@@ -15,9 +15,10 @@ private scalar in hex or base64url (a JWK ``d``). PEM armor lines
 
 - Forbidden in stderr, in every file the run wrote, in every spawned argv and
   every stdin given to a spawned program.
-- Allowed on stdout only inside a GitHub ``::add-mask::`` command line, and
-  only when the test says the run is a GitHub one (``github=True``): that line
-  is how the runner learns what to hide, and the runner never prints it.
+- Allowed on stdout and stderr only inside a GitHub ``::add-mask::`` command
+  line, and only when the test says the run is a GitHub one (``github=True``):
+  that line is how the runner learns what to hide (it reads workflow commands
+  on both streams), and the runner never prints it.
 - Allowed in the files named in ``key_allowed_in`` (a key file the tool was
   asked to write for another program).
 
@@ -26,11 +27,13 @@ with the canary's public key (checked with cryptography's ECDSA directly on
 the raw R||S, not with xctoken's code) is a token of this run. Its whole text
 and every 16-character run of its signature segment are searched for.
 
-- Never in stderr, never in an argv, never in a GitHub job summary file.
+- Never in stderr (but for its own ``::add-mask::`` line with ``github=True``),
+  never in an argv, never in a GitHub job summary file.
 - On stdout: only when ``token_on_stdout`` (an explicit ``generate`` outside
   CI, or a Buildkite capture), or, with ``github=True``, after its own
-  ``::add-mask::`` line (the mask must be the first appearance of the token on
-  stdout; stderr never holds it at all).
+  ``::add-mask::`` line (on stdout, that line must be the token's first
+  appearance there; a plain ``generate`` on GitHub sends it on stderr, before
+  printing the token on stdout).
 - In a file only when the file is in ``token_allowed_in`` (``--output``, a
   dotenv report, $BASH_ENV, $CM_ENV, GITHUB_ENV/GITHUB_OUTPUT). For a GitHub
   file command the ``::add-mask::`` line must also be on stdout.
@@ -208,7 +211,7 @@ def find_leaks(capture: Capture, canary: Canary, *, github: bool = False, token_
     for label, data in capture.sources():
         if label.startswith("file ") and label[5:] in key_files:
             continue
-        if label == "stdout" and github:
+        if label in ("stdout", "stderr") and github:
             data = _without_mask_lines(data)
         hit = _contains_any(data, key_fragments)
         if hit is not None:
@@ -223,12 +226,16 @@ def find_leaks(capture: Capture, canary: Canary, *, github: bool = False, token_
             first_mask = capture.stdout.find(mask_line)
             first_any = _first(capture.stdout, pieces)
             masked_first = first_mask >= 0 and first_mask + len(ADD_MASK) == first_any
+        masked_on_stderr = github and mask_line in capture.stderr.split(b"\n")
         for label, data in capture.sources():
+            if label == "stderr" and github:
+                data = _without_mask_lines(data)
             hit = _contains_any(data, pieces)
             if hit is None:
                 continue
             if label == "stdout":
-                if token_on_stdout or masked_first:
+                # On GitHub a token printed on purpose must have been masked first.
+                if masked_first or (token_on_stdout and (masked_on_stderr or not github)):
                     continue
                 problems.append("token on stdout" + (" before (or without) its ::add-mask:: line"
                                                      if github else ""))
@@ -238,7 +245,7 @@ def find_leaks(capture: Capture, canary: Canary, *, github: bool = False, token_
                     problems.append(f"token in the job summary {path}")
                 elif path not in token_files:
                     problems.append(f"token in {label}, which is not where it was meant to go")
-                elif github and not masked_first:
+                elif github and not (masked_first or masked_on_stderr):
                     problems.append(f"token in {label} without an ::add-mask:: for it first on stdout")
             elif label.startswith("stdin of ") and label[9:] in stdin_ok:
                 continue

@@ -89,6 +89,13 @@ def test_the_scanner_enforces_where_a_token_may_go(canary: Canary) -> None:
     assert find_leaks(Capture(stdout=masked, files={"/f/summary": token}), canary, github=True,
                       token_allowed_in=["/f/summary"], summary_files=["/f/summary"])
     assert find_leaks(Capture(files={"/w/other": token}), canary, token_allowed_in=["/w/out"])
+    # GitHub, a plain generate: the mask on stderr lets the token be printed on stdout,
+    # and nothing else may come with it on stderr.
+    assert find_leaks(Capture(stdout=token + b"\n", stderr=masked), canary, github=True,
+                      token_on_stdout=True) == []
+    assert find_leaks(Capture(stdout=token + b"\n"), canary, github=True, token_on_stdout=True)
+    assert find_leaks(Capture(stdout=token + b"\n", stderr=masked + b"note " + token + b"\n"), canary,
+                      github=True, token_on_stdout=True)
     assert find_leaks(Capture(stdins=[("envman", token)]), canary, token_stdin_ok=["envman"]) == []
 
 
@@ -117,6 +124,22 @@ def test_generate_to_stdout_prints_the_token_there_only(canary: Canary, tmp_path
         assert capture.stdout == tokens.pop() + b"\n"
     assert find_leaks(capture, canary, token_on_stdout=True) == []
     assert capture.files == {}
+
+
+@pytest.mark.parametrize("output", [False, True])
+def test_generate_on_github_masks_the_token_on_stderr_first(canary: Canary, tmp_path, output: bool) -> None:
+    """A plain ``generate`` on a GitHub runner (``TOKEN=$(xctoken generate)``) registers the mask on
+    stderr, which the runner reads for workflow commands too and ``$(...)`` does not capture."""
+    ws = Workspace(tmp_path)
+    target = ws.work / "token.txt"
+    capture = ws.run([sys.executable, "-m", "xctoken", "generate", *(["-o", str(target)] if output else [])],
+                     _cli_env(ws, canary, GITHUB_ACTIONS="true", CI="true"))
+    assert capture.returncode == 0, capture.stderr
+    (token,) = capture.tokens(canary)
+    assert capture.stderr.split(b"\n")[0] == b"::add-mask::" + token
+    assert capture.stdout == (b"" if output else token + b"\n")
+    assert find_leaks(capture, canary, github=True, token_on_stdout=not output,
+                      token_allowed_in=[target] if output else []) == []
 
 
 def test_generate_output_file_holds_the_token_and_nothing_else_does(canary: Canary, tmp_path) -> None:
