@@ -16,6 +16,7 @@ PATH first, then on a fixed system PATH.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 
@@ -38,6 +39,19 @@ def find_executable(name: str) -> str | None:
     return shutil.which(name, path=os.environ.get("PATH") or None) or shutil.which(name, path=SYSTEM_PATH)
 
 
+# What an argument may look like to be quoted back: a program name or path, without a
+# run of 16 characters that could be part of a key or token pasted as the command
+# (`docker run image "$ASC_PRIVATE_KEY"`), and on one line.
+_PROGRAM_LIKE = re.compile(r"[A-Za-z0-9._/+-]{1,80}")
+_SECRET_RUN = re.compile(r"[A-Za-z0-9+=_-]{16,}")
+
+
+def _shown(argument: str) -> str:
+    if _PROGRAM_LIKE.fullmatch(argument) and not _SECRET_RUN.search(argument):
+        return f"'{argument}'"
+    return "the first argument (not shown: it could be a secret)"
+
+
 def main(argv: list[str]) -> int:
     _use_own_package()
     if not argv:
@@ -51,7 +65,7 @@ def main(argv: list[str]) -> int:
         return cli_main(argv[1:] if first == "xctoken" else argv)
     program = find_executable(first)
     if program is None:
-        sys.stderr.write(f"xctoken-image: error: '{first[:60]}' is neither an xctoken command "
+        sys.stderr.write(f"xctoken-image: error: {_shown(first)} is neither an xctoken command "
                          "(generate, decode, check) nor an executable in the image\n")
         return 2
     os.execv(program, [first, *argv[1:]])  # noqa: S606 - the documented pass-through

@@ -339,3 +339,24 @@ def test_the_act_leak_patterns_catch_real_secrets(test_key: AscKey) -> None:
     assert LEAK_PATTERNS["PKCS#8 key body"].search(secrets[0])
     assert any(LEAK_PATTERNS["SEC1 key body"].search(s) for s in secrets)
     assert LEAK_PATTERNS["base64 PEM"].search(base64.b64encode(test_key.pem.encode()).decode())
+
+
+def test_image_entrypoint_never_quotes_a_key_passed_as_the_command(test_key: AscKey) -> None:
+    # GitLab/Jenkins: `docker run image "$ASC_PRIVATE_KEY"` puts the key where a program belongs.
+    import subprocess
+    import sys
+
+    entrypoint = Path(__file__).resolve().parents[2] / "entrypoint.py"
+    sec1 = test_key.private_key.private_bytes(serialization.Encoding.PEM,
+                                              serialization.PrivateFormat.TraditionalOpenSSL,
+                                              serialization.NoEncryption()).decode()
+    for value in (sec1, base64.b64encode(test_key.pem.encode()).decode(), "".join(sec1.splitlines()[1:-1])):
+        result = subprocess.run([sys.executable, str(entrypoint), value], capture_output=True, text=True,
+                                timeout=60, env=clean_env())
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.count("\n") == 1 and "not shown" in result.stderr, result.stderr
+        body = "".join(sec1.splitlines()[1:-1])
+        assert not any(body[i:i + 16] in result.stderr for i in range(len(body) - 15))
+    named = subprocess.run([sys.executable, str(entrypoint), "no-such-program"], capture_output=True, text=True,
+                           timeout=60, env=clean_env())
+    assert named.returncode == 2 and "'no-such-program'" in named.stderr

@@ -117,3 +117,15 @@ def test_values_with_control_characters_are_refused_without_showing_them(value: 
 def test_forbidden_characters_are_named_not_the_value() -> None:
     with pytest.raises(OutputError, match=r"holds '\$', which Some CI cannot carry"):
         check_value("TOKEN", "secret$tail", "Some CI", "$")
+
+
+def test_unknown_ci_never_echoes_a_key_given_as_the_name(test_key: TestKey, tmp_path) -> None:
+    # `--ci "$KEY"` (a variable mix-up) must not quote the key back, not even case-folded.
+    body_line = test_key.pem.splitlines()[2]
+    for value in (body_line, test_key.pem):
+        result = run_cli("generate", "--export", "--ci", value, env=cli_env(test_key, tmp_path))
+        assert result.returncode == 3
+        stderr = result.stderr.decode()
+        assert stderr.count("\n") == 1 and "unknown CI (value not shown)" in stderr
+        for start in range(len(body_line) - 15):
+            assert body_line[start:start + 16].lower() not in stderr.lower()

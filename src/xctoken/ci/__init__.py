@@ -27,6 +27,7 @@ from ..signing import Token
 ADAPTERS = ("github", "gitlab", "bitrise", "azure", "buildkite", "circleci", "codemagic",
             "teamcity", "jenkins")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_SHOWABLE_CI_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,14}")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ def validate_variable_name(name: str) -> str:
 def load_adapter(name: str) -> ModuleType:
     key = name.strip().lower()
     if key not in ADAPTERS and key != "none":
-        raise ConfigError(f"unknown CI '{name[:40]}'; use one of: {', '.join(ADAPTERS)}, none")
+        # Echo only what could be a CI name: --ci "$ASC_PRIVATE_KEY" must not print the key.
+        shown = f"'{name}'" if _SHOWABLE_CI_NAME.fullmatch(name) else "(value not shown)"
+        raise ConfigError(f"unknown CI {shown}; use one of: {', '.join(ADAPTERS)}, none")
     return importlib.import_module(f".{'generic' if key == 'none' else key}", __name__)
 
 
