@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from typing import NoReturn, TextIO
+from typing import BinaryIO, NoReturn, TextIO
 
 from . import __version__
 from .claims import DEFAULT_CLOCK_SKEW, DEFAULT_LIFETIME
@@ -117,8 +117,10 @@ def _options(args: argparse.Namespace) -> Options:
     )
 
 
-def _say(stream: TextIO, prefix: str, message: str) -> None:
+def _say(stream: TextIO | None, prefix: str, message: str) -> None:
     # One line per message, whatever a path or value in it holds.
+    if stream is None:  # stderr closed by the caller (2>&-): the exit code still tells
+        return
     line = " ".join(str(message).split())
     stream.write(f"xctoken: {prefix}{line}\n")
     stream.flush()
@@ -136,7 +138,7 @@ def format_token(token: Token, fmt: str, name: str, newline: bool) -> str:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    resolved = resolve(_options(args), os.environ, sys.stdin.buffer if args.key_path == "-" else None)
+    resolved = resolve(_options(args), os.environ, _stdin_buffer() if args.key_path == "-" else None)
     for warning in resolved.warnings:
         _say(sys.stderr, "warning: ", warning)
     if args.verbose:
@@ -183,19 +185,33 @@ def mask_on_github(token: Token, printing: bool) -> None:
 
 
 def write_stdout(text: str) -> None:
+    if sys.stdout is None:  # closed by the caller (>&-): Python sets it to None
+        raise OutputError("standard output is closed; redirect it to a file or pass --output FILE")
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader went away (`| head -c 1`); stop Python complaining again at exit.
+    except OSError as error:
+        # The reader went away (`| head -c 1`) or the device is full (> /dev/full):
+        # drop what is buffered so Python does not complain again at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise OutputError("standard output was closed before the token was written") from None
+        if isinstance(error, BrokenPipeError):
+            raise OutputError("standard output was closed before the token was written") from None
+        raise OutputError(f"cannot write to standard output: {error.strerror or type(error).__name__}") from None
+
+
+def _stdin_buffer() -> BinaryIO | None:
+    # None when the caller closed stdin (<&-): settings then says none is available.
+    return sys.stdin.buffer if sys.stdin is not None else None
 
 
 def _read_token_argument(value: str) -> str:
     if value.strip() != "-":
         return value
-    return sys.stdin.read(64 * 1024 + 1)
+    stdin = _stdin_buffer()
+    if stdin is None:
+        raise TokenInvalidError("no token given: standard input is closed; pipe the token to 'decode -'")
+    # Bytes, decoded leniently: a binary paste is "not a JWT", not a crash.
+    return stdin.read(64 * 1024 + 1).decode("utf-8", "replace")
 
 
 def _key_configured(args: argparse.Namespace) -> bool:
@@ -220,20 +236,20 @@ def run_decode(args: argparse.Namespace) -> int:
             options.key_id = header_kid
         from .settings import resolve_key
 
-        stdin = sys.stdin.buffer if options.key_path == "-" else None
+        stdin = _stdin_buffer() if options.key_path == "-" else None
         public_key = resolve_key(options, os.environ, stdin).public_key()
     report = inspect_token(token_text, int(time.time()), public_key)
     if args.json:
-        print(json.dumps({
+        write_stdout(json.dumps({
             "header": report.header, "claims": report.claims, "valid": report.valid,
             "expired": report.expired, "seconds_left": report.seconds_left,
             "signature_verified": None if public_key is None else
             all(c.passed for c in report.checks if c.rule.startswith("signature verifies")),
             "checks": [{"rule": c.rule, "passed": c.passed, "detail": "" if c.passed else c.detail}
                        for c in report.checks],
-        }, indent=2))
+        }, indent=2) + "\n")
     else:
-        print(render_report(report, verified=public_key is not None))
+        write_stdout(render_report(report, verified=public_key is not None) + "\n")
     if report.valid:
         return 0
     only_expiry = all(c.rule == "not expired" for c in report.failures)
@@ -283,7 +299,7 @@ def run_check(args: argparse.Namespace) -> int:
     from .inspection import inspect_token
     from .settings import families_used, key_file_exposure
 
-    resolved = resolve(_options(args), os.environ, sys.stdin.buffer if args.key_path == "-" else None)
+    resolved = resolve(_options(args), os.environ, _stdin_buffer() if args.key_path == "-" else None)
     request = resolved.request
     lines = [
         f"key ID:     {request.key_id} (from {resolved.sources.get('key_id', 'default')})",
@@ -312,7 +328,7 @@ def run_check(args: argparse.Namespace) -> int:
     report = inspect_token(probe.value, int(time.time()), resolved.key.public_key())
     lines.append("self-test:  " + ("a token signed and verified in memory" if report.valid
                                    else "FAILED: " + "; ".join(c.rule for c in report.failures)))
-    print("\n".join(lines))
+    write_stdout("\n".join(lines) + "\n")
     for warning in resolved.warnings:
         _say(sys.stderr, "warning: ", warning)
     return 0 if report.valid else TokenInvalidError.exit_code
@@ -325,6 +341,10 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
+    if sys.stdout is not None and hasattr(sys.stdout, "reconfigure"):
+        # A path or claim outside the locale's charset (LANG=C, PYTHONIOENCODING=ascii) is
+        # shown escaped rather than ending the run; the token itself is ASCII.
+        sys.stdout.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):

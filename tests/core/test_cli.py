@@ -453,3 +453,49 @@ def test_leak_check_is_not_vacuous(tmp_path: Path) -> None:
     body = KEY.pem.splitlines()[2]
     with pytest.raises(AssertionError):
         assert_no_leak(f"xctoken: error: bad key {body[5:30]}", SECRETS)
+
+
+# ---------------------------------------------------------------------------- closed or broken standard streams
+
+# (shell redirection, arguments, expected exit code, fragment of the one error line or None when stderr is closed)
+STREAM_FAULTS = [
+    (">&-", ("generate",), 7, "standard output is closed"),
+    ("> /dev/full", ("generate",), 7, "No space left on device"),
+    ("> /dev/full", ("decode", "-"), 7, "No space left on device"),
+    ("<&-", ("generate", "--key", "-"), 4, "none is available"),
+    ("<&-", ("decode", "-"), 5, "standard input is closed"),
+    ("2>&-", ("generate", "--key-id", "bad"), 3, None),
+]
+
+
+@pytest.mark.parametrize(("redirect", "args", "exit_code", "fragment"), STREAM_FAULTS,
+                         ids=[f"{r} {' '.join(a)}" for r, a, _, _ in STREAM_FAULTS])
+def test_closed_or_full_standard_streams_give_the_documented_error(
+        redirect: str, args: tuple[str, ...], exit_code: int, fragment: str | None, tmp_path: Path) -> None:
+    import shlex
+    import sys
+
+    command = f"{shlex.quote(sys.executable)} -m xctoken {' '.join(map(shlex.quote, args))} {redirect}"
+    if "decode" in args and "<&-" not in redirect:
+        command = f"printf %s {shlex.quote(EXPIRED)} | {command}"
+    env = clean_env(**ASC_ENV)
+    env.pop("LANG", None)
+    result = subprocess.run(["bash", "-c", command], env=env, capture_output=True, cwd=tmp_path, timeout=60)
+    stderr = result.stderr.decode()
+    assert result.returncode == exit_code, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+    if fragment is None:
+        assert stderr == ""
+    else:
+        (line,) = stderr.splitlines()
+        assert line.startswith("xctoken: error: ") and fragment in line, line
+    assert_no_leak(stderr, SECRETS)
+
+
+def test_check_with_a_non_ascii_path_and_an_ascii_stdout(tmp_path: Path) -> None:
+    directory = tmp_path / "clés"
+    directory.mkdir()
+    key = KEY.write(directory, "AuthKey_2X9R4HXF34.p8")
+    result = xc("check", "--key", str(key), "--issuer-id", ISSUER_ID, cwd=tmp_path, PYTHONIOENCODING="ascii")
+    assert result.returncode == 0, result.stderr.decode()
+    assert "cl\\xe9s" in result.stdout.decode("ascii")

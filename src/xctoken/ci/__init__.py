@@ -148,6 +148,8 @@ def check_name(name: str, ci_title: str, reserved_prefixes: Sequence[str] = ()) 
 def write_stdout_record(text: str) -> None:
     """Write ``text`` to stdout as one ``write()``, so a CI reading our output never sees half a record."""
     data = text.encode("utf-8")
+    if sys.stdout is None:  # closed by the caller (>&-)
+        raise OutputError("standard output is closed, so the CI cannot read the record; nothing was written")
     try:
         sys.stdout.flush()
         written = os.write(sys.stdout.fileno(), data)
