@@ -362,7 +362,9 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
         # Cancelled (SIGTERM from the runner, Ctrl-C): no key file outlives the step.
         remove_files(made)
         raise
-    stdout.write(log_summary(token, inputs.env_name, key_outputs) + "\n")
+    # The audience is free text: break up "##" so it cannot read as a runner command
+    # (the runner acts on "##[stop-commands]..." anywhere in a line).
+    stdout.write(log_summary(token, inputs.env_name, key_outputs).replace("##", "#\\u0023") + "\n")
     stdout.flush()
     return 0
 

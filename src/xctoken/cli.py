@@ -117,11 +117,24 @@ def _options(args: argparse.Namespace) -> Options:
     )
 
 
+# CI log commands a runner acts on wherever they appear in a line: GitHub's old
+# ``##[set-output ...]`` / ``##[stop-commands]`` (actions/runner ActionCommand.TryParse),
+# Azure's ``##vso[...]``, TeamCity's ``##teamcity[...]``. All start with "##".
+_DOUBLE_HASH = re.compile(r"#(?=#)")
+
+
+def inert(text: str) -> str:
+    """``text`` with every "##" broken up, so no value we print (a claim of a token being
+    decoded, a path, a scope entry) can act as a CI command. The escape is JSON's, so JSON
+    output stays valid and reads back the same."""
+    return _DOUBLE_HASH.sub(lambda _: "\\u0023", text)
+
+
 def _say(stream: TextIO | None, prefix: str, message: str) -> None:
     # One line per message, whatever a path or value in it holds.
     if stream is None:  # stderr closed by the caller (2>&-): the exit code still tells
         return
-    line = " ".join(str(message).split())
+    line = inert(" ".join(str(message).split()))
     stream.write(f"xctoken: {prefix}{line}\n")
     stream.flush()
 
@@ -188,7 +201,7 @@ def write_stdout(text: str) -> None:
     if sys.stdout is None:  # closed by the caller (>&-): Python sets it to None
         raise OutputError("standard output is closed; redirect it to a file or pass --output FILE")
     try:
-        sys.stdout.write(text)
+        sys.stdout.write(inert(text))
         sys.stdout.flush()
     except OSError as error:
         # The reader went away (`| head -c 1`) or the device is full (> /dev/full):

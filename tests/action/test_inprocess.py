@@ -360,3 +360,15 @@ def test_image_entrypoint_never_quotes_a_key_passed_as_the_command(test_key: Asc
     named = subprocess.run([sys.executable, str(entrypoint), "no-such-program"], capture_output=True, text=True,
                            timeout=60, env=clean_env())
     assert named.returncode == 2 and "'no-such-program'" in named.stderr
+
+
+def test_free_text_inputs_cannot_act_as_old_style_runner_commands(step: RunnerStep, test_key: AscKey) -> None:
+    # The runner also acts on the old "##[command]data" form ANYWHERE in a line that is not a
+    # "::" command (actions/runner ActionCommand.TryParse): "##[stop-commands]x" in the log
+    # would switch off command processing. The audience is free text printed in the summary line.
+    step.inputs = team_inputs(test_key, audience="##[stop-commands]pwned")
+    code, stdout = step.run()
+    assert code == 0, stdout
+    plain = [line for line in stdout.splitlines() if not line.lstrip().startswith("::")]
+    assert plain and all("##" not in line for line in plain), plain
+    assert "stop-commands" in plain[-1]  # still named, only broken up

@@ -499,3 +499,22 @@ def test_check_with_a_non_ascii_path_and_an_ascii_stdout(tmp_path: Path) -> None
     result = xc("check", "--key", str(key), "--issuer-id", ISSUER_ID, cwd=tmp_path, PYTHONIOENCODING="ascii")
     assert result.returncode == 0, result.stderr.decode()
     assert "cl\\xe9s" in result.stdout.decode("ascii")
+
+
+def test_decoding_a_hostile_token_prints_no_ci_command(tmp_path: Path) -> None:
+    # A token from elsewhere can hold anything in its claims. GitHub acts on "##[...]" and
+    # Azure on "##vso[...]" anywhere in a line, TeamCity on "##teamcity[...]": none may survive.
+    now = int(time.time())
+    hostile = sign_compact({"alg": "##[stop-commands]pwned", "kid": KEY_ID, "typ": "JWT"},
+                           {"iss": ISSUER_ID, "iat": now - 60, "exp": now + 600, "aud": "appstoreconnect-v1",
+                            "x": "##vso[task.setvariable variable=PATH]/tmp/evil",
+                            "y": "###teamcity[setParameter name='env.PATH' value='x']"}, KEY.private_key)
+    text = xc("decode", hostile, cwd=tmp_path)
+    as_json = xc("decode", "--json", hostile, cwd=tmp_path)
+    for result in (text, as_json):
+        assert result.returncode == 5
+        output = result.stdout.decode() + result.stderr.decode()
+        assert "##" not in output and "stop-commands" in output
+    report = json.loads(as_json.stdout)
+    assert report["header"]["alg"] == "##[stop-commands]pwned"  # JSON escapes: the value reads back intact
+    assert report["claims"]["y"].startswith("###teamcity[")
