@@ -10,12 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import claims as rules
-from .errors import TokenInvalidError
+from .errors import ConfigError, TokenInvalidError
 
 MAX_TOKEN_LENGTH = 64 * 1024
 
@@ -61,10 +62,15 @@ def _b64url_decode(segment: str, what: str) -> bytes:
         raise TokenInvalidError(f"the token's {what} is not valid base64url") from None
 
 
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _json_object(segment: str, what: str) -> dict[str, object]:
     try:
-        value = json.loads(_b64url_decode(segment, what))
-    except (ValueError, UnicodeDecodeError):
+        # NaN and Infinity are Python's extensions, not JSON; a deep nest is not a JWT either.
+        value = json.loads(_b64url_decode(segment, what), parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise TokenInvalidError(f"the token's {what} is not JSON") from None
     if not isinstance(value, dict):
         raise TokenInvalidError(f"the token's {what} is not a JSON object")
@@ -93,6 +99,20 @@ def split_token(token: str) -> tuple[dict[str, object], dict[str, object], str, 
     return header, payload, text, signature
 
 
+# JWS compact serialization: base64url, no padding (RFC 7515 section 2). Python's decoder
+# also takes '+', '/' and '=', which a strict server refuses.
+_BASE64URL_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def _is_scope_entry(entry: object) -> bool:
+    if not isinstance(entry, str):
+        return False
+    try:
+        return rules.normalize_scope_entry(entry) == entry
+    except ConfigError:
+        return False
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -102,6 +122,11 @@ def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | 
     header, payload, compact, signature = split_token(token)
     report = TokenReport(header, payload, len(signature), int(now))
     add = report.checks.append
+
+    add(Check("parts are base64url without padding",
+              all(_BASE64URL_SEGMENT.fullmatch(part) for part in compact.split(".")),
+              "a part holds '+', '/', '=' or other characters outside base64url (standard base64 or "
+              "padding: encode with base64url and strip the '=')"))
 
     add(Check("alg is ES256", header.get("alg") == "ES256", f"alg is {header.get('alg')!r}"))
     kid = header.get("kid")
@@ -114,8 +139,8 @@ def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | 
     add(Check("iat and exp are integer seconds", times_ok,
               "iat/exp missing or not integers (Apple refuses fractional or string times)"))
     scope = payload.get("scope")
-    scope_ok = scope is None or (isinstance(scope, list) and bool(scope) and all(
-        isinstance(e, str) and rules.SCOPE_ENTRY_PATTERN.fullmatch(e) for e in scope))
+    # The same rule generate applies: an upper-case method xctoken knows, one request per entry.
+    scope_ok = scope is None or (isinstance(scope, list) and bool(scope) and all(_is_scope_entry(e) for e in scope))
     add(Check("scope is a list of 'METHOD /path' strings", scope_ok, "scope is malformed"))
     audience = payload.get("aud")
     add(Check("aud is an App Store Connect audience", audience in rules.KNOWN_AUDIENCES,

@@ -140,3 +140,35 @@ def test_garbage_raises_token_invalid(garbage: str) -> None:
     assert message and "\n" not in message
     if len(garbage) > 20:
         assert garbage not in message
+
+
+def _standard_base64(token: str) -> str:
+    # The same token re-encoded the way a careless signer does: '+', '/' and '=' padding.
+    import base64
+
+    def reencode(part: str) -> str:
+        return base64.b64encode(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))).decode()
+
+    return ".".join(reencode(part) for part in token.split("."))
+
+
+def test_standard_base64_or_padding_is_its_own_failure() -> None:
+    # Python's decoder reads it happily; a strict server (RFC 7515: base64url, no '=') does not.
+    padded = _standard_base64(token_with(scope=["GET /v1/apps?filter[platform]=IOS&x=~~~~>>>"]))
+    assert "=" in padded
+    assert failed_rules(padded) == {"parts are base64url without padding"}
+
+
+@pytest.mark.parametrize("entry", ["get /v1/apps", "FOO /v1/apps", "GET  /v1/apps", " GET /v1/apps"])
+def test_scope_entries_follow_the_rule_generate_applies(entry: str) -> None:
+    assert failed_rules(token_with(scope=[entry])) == {"scope is a list of 'METHOD /path' strings"}
+
+
+DEEP_NEST = b'{"a":' + b"[" * 20000 + b"]" * 20000 + b"}"  # RecursionError in json.loads
+
+
+@pytest.mark.parametrize("payload", [b'{"exp": NaN}', b'{"iat": Infinity}', DEEP_NEST])
+def test_payloads_python_reads_but_json_does_not_are_not_json(payload: bytes) -> None:
+    token = b64url(b'{"alg":"ES256"}') + "." + b64url(payload) + "." + b64url(b"x" * 64)
+    with pytest.raises(TokenInvalidError, match="payload is not JSON"):
+        inspect_token(token, NOW)
