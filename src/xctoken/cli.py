@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import BinaryIO, NoReturn, TextIO
 
 from . import __version__
@@ -150,8 +151,32 @@ def format_token(token: Token, fmt: str, name: str, newline: bool) -> str:
     return text + "\n" if newline else text
 
 
+def _refuse_writing_over_the_key(key_path: Path | None, target: str | None, flag: str) -> None:
+    """Refuse an --output or --dotenv that is the key file itself.
+
+    Apple keeps no copy of a .p8 key: writing the token over it (or into it) would
+    destroy the key for good, and a revoked key means new secrets everywhere.
+    """
+    if not target:
+        return
+    if target.strip() == "-" and flag == "--output":
+        raise ConfigError(f"{flag} - would create a file named '-'; leave out {flag} to print the token "
+                          "on standard output")
+    if key_path is None:
+        return
+    try:
+        same = os.path.samefile(key_path, target)
+    except OSError:  # the target does not exist yet: it cannot be the key
+        same = False
+    if same:
+        raise ConfigError(f"{flag} names the private key file itself; writing the token there would destroy "
+                          "the key (Apple keeps no copy of it): write the token to another file")
+
+
 def run_generate(args: argparse.Namespace) -> int:
     resolved = resolve(_options(args), os.environ, _stdin_buffer() if args.key_path == "-" else None)
+    _refuse_writing_over_the_key(resolved.location.path, args.output, "--output")
+    _refuse_writing_over_the_key(resolved.location.path, args.dotenv, "--dotenv")
     for warning in resolved.warnings:
         _say(sys.stderr, "warning: ", warning)
     if args.verbose:

@@ -518,3 +518,24 @@ def test_decoding_a_hostile_token_prints_no_ci_command(tmp_path: Path) -> None:
     report = json.loads(as_json.stdout)
     assert report["header"]["alg"] == "##[stop-commands]pwned"  # JSON escapes: the value reads back intact
     assert report["claims"]["y"].startswith("###teamcity[")
+
+
+@pytest.mark.parametrize("flags", [("--output", "{key}"), ("--output", "./link.p8"), ("--export", "--dotenv", "{key}")])
+def test_the_token_is_never_written_over_the_key_file(flags: tuple[str, ...], tmp_path: Path) -> None:
+    # Apple keeps no copy of a .p8: `-k AuthKey_X.p8 -o AuthKey_X.p8` would lose it for good.
+    key = KEY.write(tmp_path, "AuthKey_2X9R4HXF34.p8")
+    (tmp_path / "link.p8").symlink_to(key.name)
+    before = key.read_bytes()
+    args = [flag.format(key=key) for flag in flags]
+    result = xc("generate", "--key", str(key), "--issuer-id", ISSUER_ID, *args, cwd=tmp_path)
+    assert result.returncode == 3, result.stderr.decode()
+    (line,) = result.stderr.decode().splitlines()
+    assert "private key file itself" in line and result.stdout == b""
+    assert key.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["AuthKey_2X9R4HXF34.p8", "link.p8"]
+
+
+def test_output_dash_is_refused_not_a_file_named_dash(tmp_path: Path) -> None:
+    result = xc("generate", "--output", "-", cwd=tmp_path, **ASC_ENV)
+    assert result.returncode == 3 and "leave out --output" in result.stderr.decode()
+    assert not (tmp_path / "-").exists()
