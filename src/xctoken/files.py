@@ -9,6 +9,7 @@ created with mode 0600 from the first byte; no chmod window.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,11 @@ def write_secret_file(path: str | os.PathLike[str], content: str | bytes) -> Pat
     target = Path(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
     directory = target.parent if str(target.parent) else Path(".")
+    if _is_stream(target):
+        # Renaming over /dev/null or /dev/stdout would replace the device itself (as root,
+        # for every process on the machine) with a file holding the secret.
+        raise OutputError(f"{target} is a device, pipe or standard stream, not a file; name a file, or "
+                          "leave out --output to print to standard output")
     try:
         # mkstemp creates the file O_EXCL with mode 0600.
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
@@ -55,6 +61,21 @@ def write_secret_file(path: str | os.PathLike[str], content: str | bytes) -> Pat
         _remove_quietly(temp_name)
         raise
     return target
+
+
+def _is_stream(target: Path) -> bool:
+    """True for an existing device, FIFO or socket, and for links to a process's fds (/dev/stdout)."""
+    try:
+        info = os.stat(target)
+    except OSError:
+        return False  # nothing there yet (or unreachable: mkstemp reports that)
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        return True
+    try:
+        link = os.readlink(target)
+    except OSError:
+        return False  # not a link
+    return link.startswith(("/proc/", "pipe:", "socket:"))
 
 
 def _remove_quietly(name: str) -> None:

@@ -131,6 +131,32 @@ def test_output_to_an_impossible_target_fails_and_leaves_no_temp_file(canary: Ca
     assert sorted(p.name for p in ws.tmp.iterdir()) == (["keep"] if fault == "directory" else [])
 
 
+def test_output_never_replaces_a_device_pipe_or_standard_stream(tmp_path) -> None:
+    """As root, renaming over /dev/null or /dev/stdout would swap the machine's device for a
+    file holding the token. Probed on stand-ins: a FIFO, and links shaped like /dev/stdout."""
+    from xctoken import files
+    from xctoken.errors import OutputError
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    stdout_like = tmp_path / "stdout"
+    stdout_like.symlink_to("/proc/self/fd/1")
+    null_like = tmp_path / "null"
+    null_like.symlink_to(os.devnull)
+    for target in (fifo, stdout_like, null_like):
+        before = os.lstat(target)
+        with pytest.raises(OutputError, match="device, pipe or standard stream"):
+            files.write_secret_file(target, "secret-token-text")
+        after = os.lstat(target)
+        assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "null", "stdout"]
+    # A plain symlink to a regular file is still replaced (never written through).
+    (tmp_path / "real").write_text("keep")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    files.write_secret_file(tmp_path / "link", "secret-token-text")
+    assert (tmp_path / "real").read_text() == "keep" and not (tmp_path / "link").is_symlink()
+
+
 def test_output_interrupted_mid_write_removes_its_temp_file(canary: Canary, tmp_path, monkeypatch) -> None:
     """SIGTERM lands while the secret file is being written: the temp file must go.
 
