@@ -56,7 +56,9 @@ def _add_token_options(parser: argparse.ArgumentParser) -> None:
 
 
 # A value argparse would quote back that could be a pasted key or token.
-_SECRET_LIKE = re.compile(r"-----|\\n|[A-Za-z0-9+/=_-]{40,}")
+# A 16-character run with a digit, '+' or '/' is enough to count as a key fragment (the short
+# last line of a PEM); option names (letters and hyphens) still show.
+_SECRET_LIKE = re.compile(r"-----|\\n|[A-Za-z0-9+/=_-]{40,}|(?=[A-Za-z0-9+/=]*[0-9+/])[A-Za-z0-9+/=]{16,}")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -364,6 +364,10 @@ FASTLANE_1260 = sign_compact({"alg": "ES256", "kid": KEY_ID, "typ": "JWT"},
                              {"iss": ISSUER_ID, "iat": int(time.time()) - 60, "exp": int(time.time()) + 1200,
                               "aud": "appstoreconnect-v1"}, KEY.private_key)
 RSA_PEM = _rsa_pem()
+# The SEC1 PEM's last line is short (36 characters): an unquoted $KEY spreads lines over argv.
+SEC1_LAST_LINE = KEY.private_key.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption(),
+).decode().splitlines()[-2]
 RSA_SECRETS = key_renderings(serialization.load_pem_private_key(RSA_PEM.encode(), None))
 ASC = {"ASC_KEY_ID": KEY_ID, "ASC_ISSUER_ID": ISSUER_ID}
 
@@ -401,6 +405,8 @@ FAILURES = [
     Failure("key given as a stray argument", ("generate", KEY.pem), 2, "unrecognized arguments", ASC_ENV),
     Failure("key given as --key-type", ("generate", "--key-type", KEY.pem.replace("\n", "\\n")), 2,
             "--key-type", ASC_ENV),
+    Failure("short last PEM line as a choice", ("generate", "--format", SEC1_LAST_LINE), 2, "--format", ASC_ENV),
+    Failure("short last PEM line as a command", (SEC1_LAST_LINE,), 2, "COMMAND"),
     Failure("PEM given to --key", ("generate", "--key", KEY.pem), 4, "looks like the key itself", ASC),
     Failure("base64 given to --key", ("generate", "--key", b64(KEY.pem)), 4, "looks like the key itself", ASC),
     Failure("DER body given to --key", ("generate", "--key", "".join(KEY.pem.splitlines()[1:-1])), 4,
