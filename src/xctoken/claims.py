@@ -237,7 +237,7 @@ class TokenRequest:
                               f"exist only for the {AUDIENCE_APP_STORE_CONNECT} audience")
         if not self.scope:
             raise ConfigError(f"the lifetime {self.lifetime} s is over 1200 s without a scope: {why}; "
-                              "add --scope 'GET /v1/ciProducts' or use at most 20m")
+                              "add a scope entry such as 'GET /v1/ciProducts' or use at most 20m")
         refused = [e.split("?", 1)[0] for e in self.scope if not is_long_lived_eligible(e)]
         if refused:
             raise ConfigError(f"the lifetime {self.lifetime} s is over 1200 s but scope entry "
