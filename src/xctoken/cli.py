@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, NoReturn, TextIO
 
 from . import __version__
-from .claims import DEFAULT_CLOCK_SKEW, DEFAULT_LIFETIME
+from .claims import DEFAULT_CLOCK_SKEW, DEFAULT_LIFETIME, KEY_ID_PATTERN
 from .errors import EXIT_CODES, ConfigError, OutputError, TokenExpiredError, TokenInvalidError, XctokenError
 from .files import write_secret_file
 from .settings import Options, resolve
@@ -272,7 +272,9 @@ def run_decode(args: argparse.Namespace) -> int:
     if _key_configured(args):
         options = _options(args)
         header_kid = _peek_kid(token_text)
-        if options.key_id is None and header_kid:
+        # Only a well-formed kid picks the key file: a malformed one is the report's to flag
+        # ("kid is a 10-character key ID"), not a configuration error about a key ID never given.
+        if options.key_id is None and header_kid and KEY_ID_PATTERN.fullmatch(header_kid):
             options.key_id = header_kid
         from .settings import resolve_key
 

@@ -545,3 +545,17 @@ def test_output_dash_is_refused_not_a_file_named_dash(tmp_path: Path) -> None:
     result = xc("generate", "--output", "-", cwd=tmp_path, **ASC_ENV)
     assert result.returncode == 3 and "leave out --output" in result.stderr.decode()
     assert not (tmp_path / "-").exists()
+
+
+def test_decode_with_a_malformed_kid_reports_the_token_not_a_config_error(tmp_path: Path) -> None:
+    # KEY_DIR + a token whose kid is "../x": the kid must not be taken for a key ID the user gave.
+    directory = key_dir(tmp_path, KEY)
+    now = int(time.time())
+    token = sign_compact({"alg": "ES256", "kid": "../x", "typ": "JWT"},
+                         {"iss": ISSUER_ID, "iat": now - 60, "exp": now + 600, "aud": "appstoreconnect-v1"},
+                         KEY.private_key)
+    result = xc("decode", token, cwd=tmp_path, KEY_DIR=str(directory))
+    assert result.returncode == 5, result.stderr.decode()
+    out = result.stdout.decode()
+    assert "FAIL  kid is a 10-character key ID" in out
+    assert "ok    signature verifies with the given key" in out  # the one key in KEY_DIR was used
