@@ -88,22 +88,30 @@ def _remove_quietly(name: str) -> None:
 def append_records(records: Sequence[tuple[str | os.PathLike[str], str]], create: bool = False) -> None:
     """Append each text to its file, all or nothing.
 
-    Every file is opened before anything is written, each text goes out in a
-    single ``O_APPEND`` write (so concurrent writers never interleave inside a
-    record), and if any write fails the files already written are cut back to
-    their previous length. ``create`` makes missing files with mode 0600.
+    Records for the same file are joined and go out in one ``O_APPEND`` write,
+    so concurrent writers never interleave inside a record. Every file is
+    opened and locked (``flock``, in one fixed order, so writers cannot
+    deadlock) before anything is written; if any write fails, the files already
+    written are cut back to the length they had under the lock, which removes
+    exactly this call's bytes. ``create`` makes missing files with mode 0600.
     """
+    texts: dict[str, list[str]] = {}
+    for path, text in records:
+        texts.setdefault(os.fspath(path), []).append(text)
     flags = os.O_WRONLY | os.O_APPEND | _NOFOLLOW | (os.O_CREAT if create else 0)
-    opened: list[tuple[int, int, str, bytes]] = []
+    fds: list[int] = []
+    planned: list[tuple[int, int, str, bytes]] = []  # fd, length before our write, name, data
     try:
-        for path, text in records:
+        for name in sorted(texts):
             try:
-                fd = os.open(path, flags, SECRET_FILE_MODE)
+                fd = os.open(name, flags, SECRET_FILE_MODE)
             except OSError as error:
-                raise OutputError(f"cannot open {path} for appending: {_reason(error)}") from None
-            opened.append((fd, os.fstat(fd).st_size, str(path), text.encode("utf-8")))
+                raise OutputError(f"cannot open {name} for appending: {_reason(error)}") from None
+            fds.append(fd)
+            _lock(fd)
+            planned.append((fd, os.fstat(fd).st_size, name, "".join(texts[name]).encode("utf-8")))
         written: list[tuple[int, int]] = []
-        for fd, size, name, data in opened:
+        for fd, size, name, data in planned:
             try:
                 if os.write(fd, data) != len(data):
                     raise OSError(0, "short write (device full?)")
@@ -113,8 +121,20 @@ def append_records(records: Sequence[tuple[str | os.PathLike[str], str]], create
                     _truncate_quietly(done_fd, done_size)
                 raise OutputError(f"cannot append to {name}: {_reason(error)}; nothing was written") from None
     finally:
-        for fd, *_ in opened:
-            os.close(fd)
+        for fd in fds:
+            os.close(fd)  # also releases the lock
+
+
+def _lock(fd: int) -> None:
+    """Hold other xctoken writers off this file until our records are in (POSIX; a no-op elsewhere)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one step writes its own file-command files
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        pass  # devices and some file systems cannot lock; the single write still keeps records whole
 
 
 def _truncate_quietly(fd: int, size: int) -> None:

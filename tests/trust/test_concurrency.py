@@ -137,3 +137,34 @@ def test_fifty_processes_through_append_records(tmp_path: Path) -> None:
     records = parse_github_file_command(target.read_text())
     assert sorted(name for name, _ in records) == sorted(f"R{n}" for n in range(RUNS))
     assert all(value == "\n".join(["x" * 3000] * 3) for _, value in records)
+
+
+def test_appends_wait_for_another_writers_lock(tmp_path: Path) -> None:
+    """append_records holds an exclusive flock while it writes (and while it would roll back),
+    so a rollback can only remove its own bytes. Here the test holds the lock, lets the writer
+    start, appends a line of its own, then releases: the writer's record must come after it."""
+    import fcntl
+    import time
+
+    target = tmp_path / "env"
+    target.write_text("")
+    script = ("import sys; from xctoken.files import append_records; print('ready', flush=True); "
+              "append_records([(sys.argv[1], 'B=2\\n')])")
+    with open(target, "a") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        writer = subprocess.Popen([sys.executable, "-c", script, str(target)], stdout=subprocess.PIPE, text=True)
+        assert writer.stdout is not None and writer.stdout.readline() == "ready\n"
+        time.sleep(0.5)  # room for a writer that ignored the lock to get in first (no time is asserted)
+        holder.write("A=1\n")
+        holder.flush()
+        fcntl.flock(holder, fcntl.LOCK_UN)
+    assert writer.wait(timeout=60) == 0
+    assert target.read_text() == "A=1\nB=2\n"
+
+
+def test_records_for_one_file_go_out_together_in_order(tmp_path: Path) -> None:
+    from xctoken.files import append_records
+
+    out, env = tmp_path / "out", tmp_path / "env"
+    append_records([(out, "a=1\n"), (env, "E=1\n"), (out, "b=2\n")], create=True)
+    assert out.read_text() == "a=1\nb=2\n" and env.read_text() == "E=1\n"
