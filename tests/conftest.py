@@ -26,6 +26,7 @@ KEY_ID = "2X9R4HXF34"
 class TestKey:
     """A fresh P-256 key and its common renderings."""
 
+    __test__ = False  # a fixture type, not a test class for pytest to collect
     private_key: ec.EllipticCurvePrivateKey
     key_id: str = KEY_ID
 

@@ -21,6 +21,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from types import ModuleType
 from typing import TextIO
 
 from ..errors import ConfigError, OutputError
@@ -67,9 +68,19 @@ def mask_candidates(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _toolkit() -> tuple[ModuleType, ModuleType]:
+    """actions-toolkit's ``command`` and ``file_command`` modules (not ``core``: it imports requests)."""
+    try:
+        from actions_toolkit import command, file_command  # type: ignore[import-untyped]
+    except ImportError:
+        raise OutputError("GitHub Actions support needs actions-toolkit: pip install 'xctoken[github]' "
+                          "(the action and the Docker image include it)") from None
+    return command, file_command
+
+
 def add_masks(values: Iterable[str], stdout: TextIO | None = None) -> None:
     """Register each secret with the runner (``::add-mask::``, escaped) and flush."""
-    from actions_toolkit.command import Command  # type: ignore[import-untyped]
+    Command = _toolkit()[0].Command  # noqa: N806 - the toolkit's class
 
     stream = stdout or sys.stdout
     for value in mask_candidates(values):
@@ -81,7 +92,7 @@ def add_masks(values: Iterable[str], stdout: TextIO | None = None) -> None:
 
 def command_line(command: str, message: str, **properties: str) -> str:
     """One workflow command line (``::error title=...::message``), escaped by actions-toolkit."""
-    from actions_toolkit.command import Command
+    Command = _toolkit()[0].Command  # noqa: N806 - the toolkit's class
 
     props = {k: v for k, v in properties.items() if v}
     return str(Command(command, props, message))
@@ -89,8 +100,7 @@ def command_line(command: str, message: str, **properties: str) -> str:
 
 def heredoc_record(name: str, value: str) -> str:
     """A file-command record ``NAME<<ghadelimiter_<uuid>`` ... that the runner's parser reads back whole."""
-    from actions_toolkit.file_command import prepare_key_value_message  # type: ignore[import-untyped]
-
+    prepare_key_value_message = _toolkit()[1].prepare_key_value_message
     try:
         return str(prepare_key_value_message(name, value)) + os.linesep
     except Exception:  # noqa: BLE001 - it raises a bare Exception when the value holds its delimiter
