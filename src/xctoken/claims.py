@@ -204,7 +204,7 @@ class TokenRequest:
             object.__setattr__(self, "issuer_id", normalize_issuer_id(issuer))
         elif issuer:
             raise ConfigError("an individual key's token carries no issuer ID; drop the issuer ID "
-                              "or use --key-type team")
+                              "or make it a team key (--key-type team)")
         else:
             object.__setattr__(self, "issuer_id", None)
 

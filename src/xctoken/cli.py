@@ -191,6 +191,9 @@ def run_generate(args: argparse.Namespace) -> int:
     exporting = args.export is not None or args.ci is not None or args.dotenv is not None
     if not exporting and os.environ.get("GITHUB_ACTIONS") == "true":
         mask_on_github(token, printing=not args.output)
+    if exporting and args.format != "token":
+        raise ConfigError(f"--format {args.format} shapes what is printed; --export hands the token over "
+                          "itself: drop one of them")
     if exporting:
         from .ci import export_token  # only CI runs pay for the adapters
 

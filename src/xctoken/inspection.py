@@ -66,10 +66,26 @@ def _refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
+class _DuplicateName(Exception):
+    pass
+
+
+def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    names = [name for name, _ in pairs]
+    for name in names:
+        if names.count(name) > 1:
+            raise _DuplicateName(name[:40] if name.isprintable() else "(unprintable)")
+    return dict(pairs)
+
+
 def _json_object(segment: str, what: str) -> dict[str, object]:
     try:
         # NaN and Infinity are Python's extensions, not JSON; a deep nest is not a JWT either.
-        value = json.loads(_b64url_decode(segment, what), parse_constant=_refuse_constant)
+        value = json.loads(_b64url_decode(segment, what), parse_constant=_refuse_constant,
+                           object_pairs_hook=_refuse_duplicates)
+    except _DuplicateName as duplicate:
+        # Parsers disagree on which of two equal names wins: Apple may read the other one.
+        raise TokenInvalidError(f"the token's {what} names '{duplicate}' twice") from None
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise TokenInvalidError(f"the token's {what} is not JSON") from None
     if not isinstance(value, dict):

@@ -94,3 +94,14 @@ def test_cli_detected_gitlab_without_dotenv_exits_3_and_prints_no_token(test_key
     assert result.stdout == b""
     assert b"eyJ" not in result.stderr
     assert result.stderr.startswith(b"xctoken: error: GitLab cannot mask a token made at run time")
+
+
+def test_a_dotenv_path_that_is_not_a_regular_file_is_refused(test_key: TestKey, tmp_path: Path) -> None:
+    # A FIFO nobody writes would block the read of the report's last byte forever.
+    fifo = tmp_path / "token.env"
+    os.mkfifo(fifo)
+    result = run_cli("generate", "--export", "ASC_TOKEN", "--dotenv", str(fifo),
+                     env=cli_env(test_key, tmp_path, GITLAB_CI="true"))
+    assert result.returncode == 7
+    (line,) = result.stderr.decode().splitlines()
+    assert "is not a regular file" in line and result.stdout == b""

@@ -559,3 +559,13 @@ def test_decode_with_a_malformed_kid_reports_the_token_not_a_config_error(tmp_pa
     out = result.stdout.decode()
     assert "FAIL  kid is a 10-character key ID" in out
     assert "ok    signature verifies with the given key" in out  # the one key in KEY_DIR was used
+
+
+def test_format_with_export_is_refused_not_ignored(tmp_path: Path) -> None:
+    bash_env = tmp_path / "bash_env"
+    result = xc("generate", "--format", "json", "--export", "--ci", "circleci", cwd=tmp_path,
+                ASC_KEY_ID=KEY.key_id, ASC_ISSUER_ID=ISSUER_ID, ASC_PRIVATE_KEY_PATH=str(KEY.write(tmp_path)),
+                BASH_ENV=str(bash_env))
+    assert result.returncode == 3
+    (line,) = result.stderr.decode().splitlines()
+    assert "--format json" in line and not bash_env.exists()

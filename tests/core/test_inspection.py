@@ -172,3 +172,13 @@ def test_payloads_python_reads_but_json_does_not_are_not_json(payload: bytes) ->
     token = b64url(b'{"alg":"ES256"}') + "." + b64url(payload) + "." + b64url(b"x" * 64)
     with pytest.raises(TokenInvalidError, match="payload is not JSON"):
         inspect_token(token, NOW)
+
+
+def test_a_claim_named_twice_is_refused() -> None:
+    # Parsers disagree on which of two equal names wins, so the token means two things.
+    payload = b'{"iss":"57246542-96fe-1a63-e053-0824d011072a","iat":1,"exp":2,"exp":99999999999,' \
+              b'"aud":"appstoreconnect-v1"}'
+    token = b64url(b'{"alg":"ES256","kid":"2X9R4HXF34","typ":"JWT"}') + "." + b64url(payload) + "." + \
+        b64url(b"x" * 64)
+    with pytest.raises(TokenInvalidError, match="payload names 'exp' twice"):
+        inspect_token(token, NOW)

@@ -10,6 +10,7 @@ a trade-off the CI guide spells out); the same job captures it with
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 
 from ..errors import ConfigError, OutputError
@@ -44,7 +45,11 @@ def export(job: ExportJob) -> list[str]:
             f"this job with export {job.name}=\"$(xctoken generate)\"")
     text = "".join(dotenv_record(name, value) for name, value, _secret in job.variables())
     try:
-        size = os.stat(job.dotenv).st_size
+        info = os.stat(job.dotenv)
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO would block the read below; a device is no report GitLab can collect.
+            raise OutputError(f"{job.dotenv} is not a regular file; --dotenv names the report file to write")
+        size = info.st_size
         with open(job.dotenv, "rb") as existing:
             existing.seek(max(size - 1, 0))
             ends_open = size > 0 and existing.read(1) != b"\n"
