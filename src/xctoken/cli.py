@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, NoReturn, TextIO
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from . import __version__
 from .claims import DEFAULT_CLOCK_SKEW, DEFAULT_LIFETIME, KEY_ID_PATTERN
@@ -24,6 +24,9 @@ from .errors import EXIT_CODES, ConfigError, OutputError, TokenExpiredError, Tok
 from .files import write_secret_file
 from .settings import Options, resolve
 from .signing import Signer, Token, iso8601
+
+if TYPE_CHECKING:
+    from .inspection import TokenReport
 
 DEFAULT_VARIABLE = "APP_STORE_CONNECT_TOKEN"
 
@@ -187,13 +190,11 @@ def run_generate(args: argparse.Namespace) -> int:
         _say(sys.stderr, "", f"key: {resolved.key.form.describe()}, {resolved.location.describe()}")
     # An explicit empty --export '' is an error (caught by the name check), not the default.
     variable = DEFAULT_VARIABLE if args.export is None else args.export
-    token = Signer(resolved.request, resolved.key).sign()
     exporting = args.export is not None or args.ci is not None or args.dotenv is not None
-    if not exporting and os.environ.get("GITHUB_ACTIONS") == "true":
-        mask_on_github(token, printing=not args.output)
     if exporting and args.format != "token":
         raise ConfigError(f"--format {args.format} shapes what is printed; --export hands the token over "
                           "itself: drop one of them")
+    token = Signer(resolved.request, resolved.key).sign()
     if exporting:
         from .ci import export_token  # only CI runs pay for the adapters
 
@@ -202,6 +203,8 @@ def run_generate(args: argparse.Namespace) -> int:
                                  output=args.output):
             _say(sys.stderr, "", line)
         return 0
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        mask_on_github(token, printing=not args.output)
     text = format_token(token, args.format, variable, not args.no_newline)
     if args.output:
         path = write_secret_file(args.output, text)
@@ -325,7 +328,7 @@ def _relative(seconds: int) -> str:
     return f"in {text}" if seconds > 0 else f"{text} ago"
 
 
-def render_report(report, verified: bool) -> str:  # type: ignore[no-untyped-def]
+def render_report(report: TokenReport, verified: bool) -> str:
     from datetime import datetime, timezone
 
     lines = [f"header: {json.dumps(report.header)}", f"claims: {json.dumps(report.claims)}"]
