@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from ..errors import ConfigError, OutputError
+from ..files import append_records
 from ..keys import LoadedKey
 from ..signing import Token
 
@@ -143,6 +144,20 @@ def check_name(name: str, ci_title: str, reserved_prefixes: Sequence[str] = ()) 
         raise ConfigError(f"{ci_title} reserves variables starting with {taken[0]}; export the token "
                           "under its own name, like APP_STORE_CONNECT_TOKEN")
     return name
+
+
+def append_to_env_file(job: ExportJob, variable: str, text: str, later: str) -> str:
+    """Append ``text`` to the file the CI names in ``$variable`` (created 0600); its path.
+
+    CircleCI's $BASH_ENV and Codemagic's $CM_ENV work this way: the CI reads the
+    file before each later step. ``later`` says who reads it ("CircleCI steps").
+    """
+    path = job.env.get(variable)
+    if not path:
+        raise OutputError(f"{variable} is not set, so later {later} cannot be given the token "
+                          "(run this inside that CI, or use --ci none); nothing was written")
+    append_records([(path, text)], create=True)
+    return path
 
 
 def write_stdout_record(text: str) -> None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 
-from ..errors import OutputError
-from ..files import append_records
 from ..signing import iso8601
-from . import ExportJob, check_name, check_value
+from . import ExportJob, append_to_env_file, check_name, check_value
 
 TITLE = "CircleCI"
 # CircleCI's own variables
@@ -31,10 +29,6 @@ def export_line(name: str, value: str) -> str:
 
 def export(job: ExportJob) -> list[str]:
     text = "".join(export_line(name, value) for name, value, _secret in job.variables())
-    bash_env = job.env.get("BASH_ENV")
-    if not bash_env:
-        raise OutputError("BASH_ENV is not set, so later CircleCI steps cannot be given the token "
-                          "(run in a CircleCI job, or use --ci none); nothing was written")
-    append_records([(bash_env, text)], create=True)
+    append_to_env_file(job, "BASH_ENV", text, "CircleCI steps")
     return [f"{job.name} exported through $BASH_ENV for later steps, valid until "
             f"{iso8601(job.token.expires_at)}; CircleCI does not mask it: never print it"]

@@ -12,9 +12,8 @@ import secrets
 from collections.abc import Mapping
 
 from ..errors import OutputError
-from ..files import append_records
 from ..signing import iso8601
-from . import ExportJob, check_name, check_value
+from . import ExportJob, append_to_env_file, check_name, check_value
 
 TITLE = "Codemagic"
 # Codemagic's own variables
@@ -36,10 +35,6 @@ def heredoc_record(name: str, value: str, delimiter: str | None = None) -> str:
 
 def export(job: ExportJob) -> list[str]:
     text = "".join(heredoc_record(name, value) for name, value, _secret in job.variables())
-    cm_env = job.env.get("CM_ENV")
-    if not cm_env:
-        raise OutputError("CM_ENV is not set, so later Codemagic scripts cannot be given the token "
-                          "(run in a Codemagic build, or use --ci none); nothing was written")
-    append_records([(cm_env, text)], create=True)
+    append_to_env_file(job, "CM_ENV", text, "Codemagic scripts")
     return [f"{job.name} appended to $CM_ENV for later scripts, valid until "
             f"{iso8601(job.token.expires_at)}; Codemagic does not mask it: never print it"]
