@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import signal
 import stat
 import sys
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .claims import AUDIENCE_APP_STORE_CONNECT, KeyType, parse_key_type
+from .console import exit_on_sigterm, inert
 from .errors import ConfigError, KeyNotFoundError, OutputError, XctokenError
 from .files import write_secret_file
 from .settings import Options, Resolved, resolve
@@ -364,7 +364,7 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
         raise
     # The audience is free text: break up "##" so it cannot read as a runner command
     # (the runner acts on "##[stop-commands]..." anywhere in a line).
-    stdout.write(log_summary(token, inputs.env_name, key_outputs).replace("##", "#\\u0023") + "\n")
+    stdout.write(inert(log_summary(token, inputs.env_name, key_outputs)) + "\n")
     stdout.flush()
     return 0
 
@@ -380,12 +380,7 @@ def _fail(stdout: TextIO, message: str) -> None:
     stdout.flush()
 
 
-def _terminate(signum: int, frame: object) -> None:
-    # The runner cancels a step with SIGTERM: make it an exception so cleanup runs.
-    raise SystemExit(128 + signum)
-
-
 def main(env: Mapping[str, str] | None = None, stdout: TextIO | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    exit_on_sigterm()
     return run(os.environ if env is None else env, stdout or sys.stdout)
 

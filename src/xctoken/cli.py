@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shlex
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from . import __version__
 from .claims import DEFAULT_CLOCK_SKEW, DEFAULT_LIFETIME, KEY_ID_PATTERN
+from .console import exit_on_sigterm, inert
 from .errors import EXIT_CODES, ConfigError, OutputError, TokenExpiredError, TokenInvalidError, XctokenError
 from .files import write_secret_file
 from .settings import Options, resolve
@@ -121,19 +121,6 @@ def _options(args: argparse.Namespace) -> Options:
         lifetime=getattr(args, "lifetime", None), clock_skew=getattr(args, "clock_skew", None),
         scope=getattr(args, "scope", ()),
     )
-
-
-# CI log commands a runner acts on wherever they appear in a line: GitHub's old
-# ``##[set-output ...]`` / ``##[stop-commands]`` (actions/runner ActionCommand.TryParse),
-# Azure's ``##vso[...]``, TeamCity's ``##teamcity[...]``. All start with "##".
-_DOUBLE_HASH = re.compile(r"#(?=#)")
-
-
-def inert(text: str) -> str:
-    """``text`` with every "##" broken up, so no value we print (a claim of a token being
-    decoded, a path, a scope entry) can act as a CI command. The escape is JSON's, so JSON
-    output stays valid and reads back the same."""
-    return _DOUBLE_HASH.sub(lambda _: "\\u0023", text)
 
 
 def _say(stream: TextIO | None, prefix: str, message: str) -> None:
@@ -386,13 +373,8 @@ def run_check(args: argparse.Namespace) -> int:
     return 0 if report.valid else TokenInvalidError.exit_code
 
 
-def _terminate(signum: int, frame: object) -> None:
-    # Turn SIGTERM into an exception so cleanup (temporary files) runs.
-    raise SystemExit(128 + signum)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
+    exit_on_sigterm()
     if sys.stdout is not None and hasattr(sys.stdout, "reconfigure"):
         # A path or claim outside the locale's charset (LANG=C, PYTHONIOENCODING=ascii) is
         # shown escaped rather than ending the run; the token itself is ASCII.

@@ -160,7 +160,7 @@ def test_output_never_replaces_a_device_pipe_or_standard_stream(tmp_path) -> Non
 def test_output_interrupted_mid_write_removes_its_temp_file(canary: Canary, tmp_path, monkeypatch) -> None:
     """SIGTERM lands while the secret file is being written: the temp file must go.
 
-    The CLI turns SIGTERM into SystemExit (cli._terminate); raising it from the
+    The CLI turns SIGTERM into SystemExit (console.exit_on_sigterm); raising it from the
     fsync that follows the write is that moment, made deterministic.
     """
     from xctoken import files
