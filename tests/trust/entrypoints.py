@@ -162,13 +162,8 @@ class CliEnvGitHub(EntryPoint):
         env = ws.base_env(**DEBUG_ENV, CI="true", GITHUB_ACTIONS="true",
                           GITHUB_ENV=str(ws.github_env), GITHUB_OUTPUT=str(ws.github_output),
                           GITHUB_STEP_SUMMARY=str(ws.github_summary), RUNNER_TEMP=str(ws.runner_temp),
-                          ASC_PRIVATE_KEY=_env_value(settings.get("key", canary.pem())),
-                          ASC_KEY_ID=_env_value(settings.get("key_id", GOOD_KEY_ID)),
-                          ASC_ISSUER_ID=_env_value(settings.get("issuer_id", GOOD_ISSUER)))
-        argv = _cli("generate", "--verbose", "--export",
-                    settings.get("export_name", "APP_STORE_CONNECT_TOKEN"),  # type: ignore[arg-type]
-                    *_token_flags(settings))
-        return ws.run(argv, env)  # type: ignore[arg-type]
+                          **_asc_variables(canary, settings))
+        return ws.run(_export_argv(settings), env)  # type: ignore[arg-type]
 
     def expectation(self, ws: Workspace) -> Expectation:
         return Expectation(github=True, token_files=[ws.github_env, ws.github_output],
@@ -177,6 +172,20 @@ class CliEnvGitHub(EntryPoint):
 
 def _env_value(value: Value) -> str | bytes:
     return value if isinstance(value, (str, bytes)) else "\n".join(value)
+
+
+def _asc_variables(canary: Canary, settings: Mapping[str, Value]) -> dict[str, str | bytes]:
+    """The case's key, key ID and issuer ID as the project's ASC_* variables."""
+    return {"ASC_PRIVATE_KEY": _env_value(settings.get("key", canary.pem())),
+            "ASC_KEY_ID": _env_value(settings.get("key_id", GOOD_KEY_ID)),
+            "ASC_ISSUER_ID": _env_value(settings.get("issuer_id", GOOD_ISSUER))}
+
+
+def _export_argv(settings: Mapping[str, Value]) -> list[str | bytes]:
+    """``xctoken generate --verbose --export NAME`` plus the case's token flags."""
+    return _cli("generate", "--verbose", "--export",
+                settings.get("export_name", "APP_STORE_CONNECT_TOKEN"),  # type: ignore[arg-type]
+                *_token_flags(settings))
 
 
 class CliStdinDotenv(EntryPoint):
@@ -220,13 +229,8 @@ class CliFileAdapter(EntryPoint):
 
     def run(self, ws: Workspace, canary: Canary, settings: Mapping[str, Value]) -> Capture:
         env = ws.base_env(CI="true", **self.marker, **{self.file_variable: str(self.target(ws))},
-                          ASC_PRIVATE_KEY=_env_value(settings.get("key", canary.pem())),
-                          ASC_KEY_ID=_env_value(settings.get("key_id", GOOD_KEY_ID)),
-                          ASC_ISSUER_ID=_env_value(settings.get("issuer_id", GOOD_ISSUER)))
-        argv = _cli("generate", "--verbose", "--export",
-                    settings.get("export_name", "APP_STORE_CONNECT_TOKEN"),  # type: ignore[arg-type]
-                    *_token_flags(settings))
-        return ws.run(argv, env)  # type: ignore[arg-type]
+                          **_asc_variables(canary, settings))
+        return ws.run(_export_argv(settings), env)  # type: ignore[arg-type]
 
     def expectation(self, ws: Workspace) -> Expectation:
         return Expectation(token_files=[self.target(ws)])
@@ -248,13 +252,8 @@ class CliHelperAdapter(EntryPoint):
 
     def run(self, ws: Workspace, canary: Canary, settings: Mapping[str, Value]) -> Capture:
         env = ws.base_env(CI="true", **self.marker,
-                          ASC_PRIVATE_KEY=_env_value(settings.get("key", canary.pem())),
-                          ASC_KEY_ID=_env_value(settings.get("key_id", GOOD_KEY_ID)),
-                          ASC_ISSUER_ID=_env_value(settings.get("issuer_id", GOOD_ISSUER)))
-        argv = _cli("generate", "--verbose", "--export",
-                    settings.get("export_name", "APP_STORE_CONNECT_TOKEN"),  # type: ignore[arg-type]
-                    *_token_flags(settings))
-        return ws.run(argv, env)  # type: ignore[arg-type]
+                          **_asc_variables(canary, settings))
+        return ws.run(_export_argv(settings), env)  # type: ignore[arg-type]
 
     def expectation(self, ws: Workspace) -> Expectation:
         return Expectation(token_on_stdout=self.token_on_stdout, token_stdin_ok=(self.helper,))
