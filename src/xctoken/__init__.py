@@ -8,6 +8,15 @@ Library use::
     token = mint_token(TokenRequest(key_id="2X9R4HXF34", issuer_id="57246542-..."), key)
     headers = {"Authorization": f"Bearer {token.value}"}
 
+For a client that outlives a token (polling build processing, notarization),
+give it a :class:`TokenAuth` instead of a string: it signs a fresh token
+whenever the current one is about to expire, and retries a 401 once::
+
+    from xctoken import TokenAuth
+
+    auth = TokenAuth.from_env()      # the ASC_* variables the actions export
+    requests.get("https://api.appstoreconnect.apple.com/v1/apps", auth=auth)  # or httpx
+
 Nothing here prints, exits or reads the environment; errors are
 :class:`XctokenError` subclasses whose messages never contain key material.
 """
@@ -40,10 +49,20 @@ from .errors import (
 from .keys import KeyForm, LoadedKey, load_private_key
 from .signing import Signer, Token, mint_token
 
+
+def __getattr__(name: str) -> object:
+    # TokenAuth is imported on first use: the CLI never needs it.
+    if name == "TokenAuth":
+        from .auth import TokenAuth
+
+        return TokenAuth
+    raise AttributeError(f"module 'xctoken' has no attribute {name!r}")
+
+
 __all__ = [
     "AUDIENCE_APP_STORE_CONNECT", "AUDIENCE_ENTERPRISE", "DEFAULT_CLOCK_SKEW", "DEFAULT_LIFETIME",
     "MAX_LIFETIME", "MAX_LONG_LIVED_LIFETIME", "ConfigError", "KeyForm", "KeyLoadError",
     "KeyNotFoundError", "KeyType", "LoadedKey", "OutputError", "Signer", "Token", "TokenExpiredError",
-    "TokenInvalidError", "TokenRequest", "XctokenError", "__version__", "build_claims", "build_header",
+    "TokenAuth", "TokenInvalidError", "TokenRequest", "XctokenError", "__version__", "build_claims", "build_header",
     "load_private_key", "mint_token",
 ]

@@ -1,4 +1,4 @@
-"""The GitHub Action: inputs in, one token (and optionally key files) out.
+"""The GitHub Action: inputs in, a token out, and the job configured to mint more.
 
 Both actions run this: the container action (``action.yml`` at the root, Linux
 runners) and the portable composite action (``portable/action.yml``, macOS,
@@ -7,11 +7,13 @@ Linux and Windows runners). The order of events is the contract:
 1. read every input (``INPUT_<NAME>``, hyphens kept, as the runner sets them);
 2. mask the private key as given, and once loaded, every rendering of it;
 3. validate everything and sign; mask the token before anything could show it;
-4. write the key files, if asked (under RUNNER_TEMP, never the workspace);
-5. append the outputs, env variables and job summary all or nothing.
+4. write the key files and, with ``mint-on-demand`` (the default), the
+   ``xctoken`` launcher for later steps (under RUNNER_TEMP, never the workspace;
+   see :mod:`xctoken.ondemand`);
+5. append the outputs, env variables, PATH entry and job summary all or nothing.
 
 Any failure before step 5 completes prints one ``::error::`` annotation, exits
-non-zero and leaves no output, env record or key file behind.
+non-zero and leaves no output, env record, key file or launcher behind.
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ from .claims import AUDIENCE_APP_STORE_CONNECT, KeyType, parse_key_type
 from .console import exit_on_sigterm, inert
 from .errors import ConfigError, KeyNotFoundError, OutputError, XctokenError
 from .files import write_secret_file
+from .ondemand import (
+    TOOLS,
+    KeySetup,
+    docker_launcher,
+    job_variables,
+    parse_tools,
+    python_launcher,
+    tool_variables,
+    windows_launcher,
+)
 from .settings import Options, Resolved, resolve
 from .signing import Signer, Token, iso8601
 
@@ -62,12 +74,31 @@ class ActionInputs:
     audience: str
     env_name: str
     write_key_file: bool
+    mint_on_demand: bool = True
+    export_for: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # The dataclass repr would show the key: a debugger or error reporter must not.
+        return f"ActionInputs(key_id={self.key_id!r}, private_key=<{len(self.private_key)} characters, not shown>)"
+
+    @property
+    def key_files_needed(self) -> bool:
+        return self.mint_on_demand or self.write_key_file or bool(self.export_for)
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = input_value(env, name)
+    if value == "" and f"INPUT_{name.upper()}" not in env:
+        return default
+    if value not in _TRUE + _FALSE:
+        raise ConfigError(f"{name} must be true or false")
+    return value in _TRUE
 
 
 def read_inputs(env: Mapping[str, str]) -> ActionInputs:
-    flag = input_value(env, "write-key-file")
-    if flag not in _TRUE + _FALSE:
-        raise ConfigError("write-key-file must be true or false")
+    write_key_file = _flag(env, "write-key-file", False)
+    mint_on_demand = _flag(env, "mint-on-demand", True)
+    export_for = parse_tools(input_value(env, "export-for"))
     scope_text = input_value(env, "scope")
     return ActionInputs(
         issuer_id=input_value(env, "issuer-id"),
@@ -80,7 +111,9 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         audience=input_value(env, "audience"),
         # Only an absent input means the default; an explicit empty string means "do not export".
         env_name=env.get("INPUT_ENV-NAME", DEFAULT_ENV_NAME).strip(),
-        write_key_file=flag in _TRUE,
+        write_key_file=write_key_file,
+        mint_on_demand=mint_on_demand,
+        export_for=export_for,
     )
 
 
@@ -228,33 +261,67 @@ def fastlane_api_key(request_key_id: str, issuer_id: str | None, pem: str, lifet
     return json.dumps(data, indent=2) + "\n"
 
 
-def write_key_files(resolved: Resolved, env: Mapping[str, str]) -> tuple[dict[str, str], list[Path]]:
-    """Write AuthKey_<KEYID>.p8 and the fastlane JSON (0600); return the outputs and the files made."""
-    files = plan_key_files(env)
-    owner = _runner_owner(files.local_dir.parent)
+def write_key_files(resolved: Resolved, files: KeyFiles, owner: tuple[int, int] | None, with_json: bool,
+                    made: list[Path]) -> KeySetup:
+    """Write AuthKey_<KEYID>.p8 and, if asked, fastlane's JSON (0600), noting each file in ``made``."""
     request = resolved.request
     key_name = f"AuthKey_{request.key_id}.p8"
     json_name = f"api_key_{request.key_id}.json"
     pem = resolved.key.pkcs8_pem()
+    in_house = request.audience != AUDIENCE_APP_STORE_CONNECT
     _make_private_dir(files.local_dir, owner)
     _make_private_dir(files.local("private_keys"), owner)
-    made: list[Path] = []
-    try:
-        for path, content in ((files.local("private_keys", key_name), pem),
-                              (files.local(json_name), fastlane_api_key(
-                                  request.key_id, request.issuer_id, pem, request.lifetime,
-                                  request.audience != AUDIENCE_APP_STORE_CONNECT))):
-            made.append(write_secret_file(path, content))
-            _hand_over(path, owner)
-    except BaseException:
-        remove_files(made)
-        raise
-    outputs = {
-        "private-key-path": files.host("private_keys", key_name),
-        "private-keys-dir": files.host("private_keys"),
-        "api-key-json-path": files.host(json_name),
-    }
-    return outputs, made
+    contents = [(files.local("private_keys", key_name), pem)]
+    if with_json:
+        contents.append((files.local(json_name), fastlane_api_key(
+            request.key_id, request.issuer_id, pem, request.lifetime, in_house)))
+    for path, content in contents:
+        made.append(write_secret_file(path, content))
+        _hand_over(path, owner)
+    return KeySetup(key_id=request.key_id, issuer_id=request.issuer_id,
+                    key_path=files.host("private_keys", key_name), keys_dir=files.host("private_keys"),
+                    api_key_json=files.host(json_name), in_house=in_house)
+
+
+def key_outputs(setup: KeySetup, with_json: bool) -> dict[str, str]:
+    outputs = {"private-key-path": setup.key_path, "private-keys-dir": setup.keys_dir}
+    if with_json:
+        outputs["api-key-json-path"] = setup.api_key_json
+    return outputs
+
+
+# -- the launcher for later steps ---------------------------------------------
+
+def in_container_action(env: Mapping[str, str]) -> bool:
+    return env.get("RUNNER_TEMP", "").strip().rstrip("/") == CONTAINER_RUNNER_TEMP
+
+
+def write_launcher(files: KeyFiles, owner: tuple[int, int] | None, env: Mapping[str, str],
+                   made: list[Path]) -> tuple[str | None, str]:
+    """Put an ``xctoken`` for later steps in RUNNER_TEMP/xctoken/bin; return its host dir (or None) and a note."""
+    if in_container_action(env):
+        from .docker_socket import DOCKER_SOCKET, own_image_id  # http.client: only this path pays for it
+
+        image = own_image_id()
+        if image is None:
+            return None, ("later steps get the key file and ASC_* variables, but no xctoken command: "
+                          f"the image could not be identified through {DOCKER_SOCKET}; use the portable "
+                          "action (xctoken/xctoken-action/portable) to mint in later steps")
+        scripts = {"xctoken": docker_launcher(image)}
+    else:
+        python = sys.executable
+        entrypoint = str(Path(__file__).resolve().parents[2] / "entrypoint.py")
+        scripts = {"xctoken": python_launcher(python, entrypoint)}
+        if os.name == "nt":
+            scripts["xctoken.cmd"] = windows_launcher(python, entrypoint)
+    _make_private_dir(files.local("bin"), owner)
+    for name, text in scripts.items():
+        path = write_secret_file(files.local("bin", name), text)
+        made.append(path)
+        if os.name == "posix":
+            os.chmod(path, 0o700)  # only the step's user runs it; it holds no secret
+        _hand_over(path, owner)
+    return files.host("bin"), ""
 
 
 def remove_files(paths: list[Path]) -> None:
@@ -263,6 +330,7 @@ def remove_files(paths: list[Path]) -> None:
             path.unlink()
         except OSError:
             pass
+    paths.clear()
 
 
 # -- reporting ---------------------------------------------------------------
@@ -273,7 +341,7 @@ def _cell(text: str) -> str:
             .replace("|", "&#124;").replace("`", "&#96;"))
 
 
-def summary_markdown(token: Token) -> str:
+def summary_markdown(token: Token, setup: JobSetup | None = None) -> str:
     facts = token.summary()
     scope = token.scope
     rows = [
@@ -284,12 +352,16 @@ def summary_markdown(token: Token) -> str:
         ("Issued at", str(facts["issued_at"])),
         ("Expires at", str(facts["expires_at"])),
     ]
+    if setup is not None:
+        later = ("`xctoken generate` mints a fresh token" if setup.launcher_dir else
+                 "the key file and variables are set" if setup.key_dir else "only this token (mint-on-demand: false)")
+        rows.append(("Later steps", later))
     lines = ["### App Store Connect API token", "", "| | |", "|---|---|"]
-    lines += [f"| {name} | {value if name == 'Scope' else _cell(value)} |" for name, value in rows]
+    lines += [f"| {name} | {value if name in ('Scope', 'Later steps') else _cell(value)} |" for name, value in rows]
     return "\n".join(lines) + "\n\n"
 
 
-def log_summary(token: Token, env_name: str, key_outputs: Mapping[str, str]) -> str:
+def log_summary(token: Token, env_name: str, setup: JobSetup) -> str:
     facts = token.summary()
     minutes = (int(token.claims["exp"]) - int(token.claims["iat"])) // 60  # type: ignore[call-overload]
     text = (f"xctoken: signed an App Store Connect API token for key {facts['kid']} ({facts['key_type']} key, "
@@ -297,8 +369,10 @@ def log_summary(token: Token, env_name: str, key_outputs: Mapping[str, str]) -> 
     if facts["scope"]:
         text += f", scoped to {len(facts['scope'])} request(s)"  # type: ignore[arg-type]
     text += f"; exported as ${env_name}" if env_name else "; not exported to the environment"
-    if key_outputs:
-        text += f"; key file in {key_outputs['private-keys-dir']}"
+    if setup.key_dir:
+        text += f"; key file in {setup.key_dir}"
+    if setup.launcher_dir:
+        text += "; later steps mint fresh tokens with `xctoken generate`"
     return text
 
 
@@ -317,8 +391,9 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
         if inputs.env_name:
             github.validate_env_name(inputs.env_name)
         output_file = github.file_command_path(env, "GITHUB_OUTPUT")
-        env_file = github.file_command_path(env, "GITHUB_ENV") if inputs.env_name or inputs.write_key_file \
+        env_file = github.file_command_path(env, "GITHUB_ENV") if inputs.env_name or inputs.key_files_needed \
             else ""
+        path_file = github.file_command_path(env, "GITHUB_PATH") if inputs.mint_on_demand else ""
         resolved = resolve_inputs(inputs)
         github.add_masks(resolved.key.secret_strings(), stdout)
         token = Signer(resolved.request, resolved.key).sign()
@@ -335,38 +410,90 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
             "expires-at-epoch": str(token.claims["exp"]),
         }
         env_vars: dict[str, str] = {}
+        setup = configure_job(inputs, resolved, env, made)
+        outputs.update(setup.outputs)
+        env_vars.update(setup.variables)
         if inputs.env_name:
+            if inputs.env_name in env_vars:
+                raise ConfigError(f"env-name {inputs.env_name} is also a variable this action exports for "
+                                  "the key file; choose another env-name")
             env_vars[inputs.env_name] = token.value
-        key_outputs: dict[str, str] = {}
-        if inputs.write_key_file:
-            key_outputs, made = write_key_files(resolved, env)
-            outputs.update(key_outputs)
-            env_vars["API_PRIVATE_KEYS_DIR"] = key_outputs["private-keys-dir"]
+        if setup.note:
+            stdout.write(github.command_line("warning", setup.note, title="xctoken") + "\n")
 
         records = [(output_file, github.heredoc_record(k, v)) for k, v in outputs.items()]
         records += [(env_file, github.heredoc_record(k, v)) for k, v in env_vars.items()]
+        if setup.launcher_dir:
+            records.append((path_file, setup.launcher_dir + "\n"))
         summary_file = env.get("GITHUB_STEP_SUMMARY", "")
         if summary_file:
-            records.append((summary_file, summary_markdown(token)))
+            records.append((summary_file, summary_markdown(token, setup)))
         github.write_records(records)
     except XctokenError as error:
-        remove_files(made)
+        _undo(made, env)
         _fail(stdout, str(error))
         return error.exit_code
     except Exception as error:  # noqa: BLE001 - a bug must still not print key material
-        remove_files(made)
+        _undo(made, env)
         _fail(stdout, f"internal error ({type(error).__name__}); please report it (details are not "
                       "shown because they could contain key material)")
         return 1
     except BaseException:
         # Cancelled (SIGTERM from the runner, Ctrl-C): no key file outlives the step.
-        remove_files(made)
+        _undo(made, env)
         raise
     # The audience is free text: break up "##" so it cannot read as a runner command
     # (the runner acts on "##[stop-commands]..." anywhere in a line).
-    stdout.write(inert(log_summary(token, inputs.env_name, key_outputs)) + "\n")
+    stdout.write(inert(log_summary(token, inputs.env_name, setup)) + "\n")
     stdout.flush()
     return 0
+
+
+@dataclass(frozen=True)
+class JobSetup:
+    """What the action leaves for later steps besides the token."""
+
+    outputs: dict[str, str]
+    variables: dict[str, str]
+    launcher_dir: str | None = None
+    note: str = ""  # a warning when on-demand minting could not be set up whole
+
+    @property
+    def key_dir(self) -> str | None:
+        return self.outputs.get("private-keys-dir")
+
+
+def configure_job(inputs: ActionInputs, resolved: Resolved, env: Mapping[str, str], made: list[Path]) -> JobSetup:
+    """Key files, tool variables and, with mint-on-demand, the launcher and ASC_*/XCTOKEN_* variables."""
+    if not inputs.key_files_needed:
+        return JobSetup({}, {})
+    files = plan_key_files(env)
+    owner = _runner_owner(files.local_dir.parent)
+    with_json = inputs.write_key_file or any(TOOLS[name].needs_json for name in inputs.export_for)
+    keys = write_key_files(resolved, files, owner, with_json, made)
+    variables: dict[str, str] = {}
+    if inputs.write_key_file:
+        variables["API_PRIVATE_KEYS_DIR"] = keys.keys_dir
+    variables.update(tool_variables(inputs.export_for, keys))
+    launcher_dir, note = None, ""
+    if inputs.mint_on_demand:
+        variables.update(job_variables(resolved.request, keys.key_path))
+        launcher_dir, note = write_launcher(files, owner, env, made)
+    return JobSetup(key_outputs(keys, with_json), variables, launcher_dir, note)
+
+
+def _undo(made: list[Path], env: Mapping[str, str]) -> None:
+    """Remove this run's files, then its directories if they are left empty."""
+    remove_files(made)
+    local_temp = env.get("RUNNER_TEMP", "").strip()
+    if not local_temp:
+        return
+    base = Path(local_temp) / KEYS_SUBDIR
+    for directory in (base / "bin", base / "private_keys", base):
+        try:
+            directory.rmdir()
+        except OSError:
+            pass
 
 
 def _fail(stdout: TextIO, message: str) -> None:

@@ -262,3 +262,10 @@ def build_claims(request: TokenRequest, now: int) -> dict[str, object]:
     if request.scope:
         claims["scope"] = list(request.scope)
     return claims
+
+
+def fixed_claims(request: TokenRequest) -> dict[str, object]:
+    """The claims every token of ``request`` carries, whenever it is signed (all but iat and exp)."""
+    claims = build_claims(request, 0)
+    del claims["iat"], claims["exp"]
+    return claims

@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--ci", metavar="NAME", help="CI system for --export (default: detected; 'none' for stdout)")
     out.add_argument("--dotenv", metavar="FILE", help="GitLab: also append NAME=token to this dotenv report")
     out.add_argument("-v", "--verbose", action="store_true", help="say on stderr where each setting came from")
+    cache = generate.add_argument_group("reuse (for polling loops)")
+    cache.add_argument("--cache", action="store_true",
+                       help="reuse the last token for the same key and settings while it has at least "
+                            "--min-valid left (cached 0600 in RUNNER_TEMP on a runner, else the user's cache "
+                            "directory; env: XCTOKEN_CACHE_DIR)")
+    cache.add_argument("--min-valid", metavar="DURATION",
+                       help="with --cache: the least time a reused token must have left (default 5m)")
     generate.set_defaults(run=run_generate)
 
     decode = commands.add_parser("decode", help="show a token's claims and check them against Apple's rules")
@@ -181,7 +188,7 @@ def run_generate(args: argparse.Namespace) -> int:
     if exporting and args.format != "token":
         raise ConfigError(f"--format {args.format} shapes what is printed; --export hands the token over "
                           "itself: drop one of them")
-    token = Signer(resolved.request, resolved.key).sign()
+    token = _token(Signer(resolved.request, resolved.key), args)
     if exporting:
         from .ci import export_token  # only CI runs pay for the adapters
 
@@ -199,6 +206,21 @@ def run_generate(args: argparse.Namespace) -> int:
         return 0
     write_stdout(text)
     return 0
+
+
+def _token(signer: Signer, args: argparse.Namespace) -> Token:
+    """A new token, or with --cache the cached one while it has --min-valid left."""
+    if not args.cache:
+        if args.min_valid is not None:
+            raise ConfigError("--min-valid applies only with --cache; add --cache or drop --min-valid")
+        return signer.sign()
+    from .cache import cached_or_new, parse_min_valid
+
+    min_valid = parse_min_valid(args.min_valid, signer)
+    token, warnings = cached_or_new(signer, os.environ, min_valid, int(time.time()))
+    for warning in warnings:
+        _say(sys.stderr, "warning: ", warning)
+    return token
 
 
 def mask_on_github(token: Token, printing: bool) -> None:

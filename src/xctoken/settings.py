@@ -1,11 +1,14 @@
 """Where the credentials come from: flags, environment variables and key files.
 
 One precedence, documented in the README: command-line flags, then the
-environment. Three families of variables are understood, in this order: the
-project's own ``ASC_*`` (shared with the ``asc`` CLI), fastlane's
+environment. The credentials come from three families of variables, in this
+order: the project's own ``ASC_*`` (shared with the ``asc`` CLI), fastlane's
 ``APP_STORE_CONNECT_API_KEY_*`` and the original Ruby gem's ``KEY_ID`` /
 ``ISSUER_ID`` / ``KEY_DIR``. When no key is named, the directories altool and
-notarytool search are tried.
+notarytool search are tried. The claims settings that have no variable in
+those families (key type, audience, scope, clock skew) have an ``XCTOKEN_*``
+variable each, named after the flag: that is what lets the actions configure a
+job once and every later ``xctoken generate`` mint the same kind of token.
 
 This module reads the environment and the file system; everything it finds is
 handed to the pure core (:mod:`xctoken.claims`, :mod:`xctoken.keys`).
@@ -25,7 +28,7 @@ from .claims import AUDIENCE_APP_STORE_CONNECT, AUDIENCE_ENTERPRISE, TokenReques
 from .errors import ConfigError, KeyLoadError, KeyNotFoundError
 from .keys import MAX_KEY_INPUT_BYTES, LoadedKey, load_private_key
 
-ASC, FASTLANE, GEM = "ASC_* variables", "fastlane variables", "Ruby gem variables"
+XCTOKEN, ASC, FASTLANE, GEM = "XCTOKEN_* variables", "ASC_* variables", "fastlane variables", "Ruby gem variables"
 
 # Per setting, the environment variables that can provide it, highest first.
 ENV_VARIABLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -35,7 +38,11 @@ ENV_VARIABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "key": ((ASC, "ASC_PRIVATE_KEY_PATH"), (ASC, "ASC_PRIVATE_KEY"), (ASC, "ASC_PRIVATE_KEY_B64"),
             (FASTLANE, "APP_STORE_CONNECT_API_KEY_KEY_FILEPATH"), (FASTLANE, "APP_STORE_CONNECT_API_KEY_KEY"),
             (GEM, "KEY_DIR")),
-    "lifetime": ((FASTLANE, "APP_STORE_CONNECT_API_KEY_DURATION"),),
+    "key_type": ((XCTOKEN, "XCTOKEN_KEY_TYPE"),),
+    "audience": ((XCTOKEN, "XCTOKEN_AUDIENCE"),),
+    "lifetime": ((XCTOKEN, "XCTOKEN_LIFETIME"), (FASTLANE, "APP_STORE_CONNECT_API_KEY_DURATION")),
+    "clock_skew": ((XCTOKEN, "XCTOKEN_CLOCK_SKEW"),),
+    "scope": ((XCTOKEN, "XCTOKEN_SCOPE"),),  # one request per line
     "in_house": ((FASTLANE, "APP_STORE_CONNECT_API_KEY_IN_HOUSE"),),
 }
 # Variables holding a path (file or directory) rather than the key itself.
@@ -116,8 +123,10 @@ class _Picker:
         if not found:
             return None
         family, name, value = found[0]
-        # A secret is never compared (or echoed): any second source is worth a warning.
-        others = [n for f, n, v in found[1:] if secret or (f != family and v.strip() != value.strip())]
+        # Values are compared, never echoed. Two sources that agree are no conflict (the
+        # actions export the same key path under several tools' names); for a secret any
+        # disagreement is worth a warning, for a plain setting one across families.
+        others = [n for f, n, v in found[1:] if v.strip() != value.strip() and (secret or f != family)]
         if others:
             self.warnings.append(
                 f"{', '.join(others)} also set ({'a key' if secret else 'a different value'}); "
@@ -134,20 +143,26 @@ def resolve_request(options: Options, picker: _Picker, key_id: str | None) -> To
                           "or name the key file AuthKey_<KEYID>.p8")
     issuer_id = picker.pick("issuer_id", options.issuer_id, "--issuer-id")
     lifetime = picker.pick("lifetime", options.lifetime, "--lifetime")
+    clock_skew = picker.pick("clock_skew", options.clock_skew, "--clock-skew")
+    key_type = picker.pick("key_type", options.key_type, "--key-type")
     in_house = picker.pick("in_house", None, "")
-    audience = options.audience
+    audience = picker.pick("audience", options.audience, "--audience")
     if audience is None:
         enterprise = options.enterprise or (in_house or "").strip().lower() in _TRUE
         audience = AUDIENCE_ENTERPRISE if enterprise else AUDIENCE_APP_STORE_CONNECT
+    scope: Sequence[str] = options.scope
+    if not scope:
+        scope_text = picker.pick("scope", None, "--scope")
+        scope = [line for line in (scope_text or "").splitlines() if line.strip()]
     kwargs: dict[str, object] = {}
     if lifetime is not None:
         kwargs["lifetime"] = lifetime
-    if options.clock_skew is not None:
-        kwargs["clock_skew"] = options.clock_skew
-    if options.key_type is not None:
-        kwargs["key_type"] = options.key_type
+    if clock_skew is not None:
+        kwargs["clock_skew"] = clock_skew
+    if key_type is not None:
+        kwargs["key_type"] = key_type
     return TokenRequest(key_id=key_id, issuer_id=issuer_id, audience=audience,
-                        scope=tuple(options.scope), **kwargs)  # type: ignore[arg-type]
+                        scope=tuple(scope), **kwargs)  # type: ignore[arg-type]
 
 
 def key_id_from_filename(path: Path) -> str | None:

@@ -102,6 +102,14 @@ class Signer:
         self._header = build_header(request)
         self._header_segment = _json_segment(self._header)
 
+    @property
+    def header(self) -> dict[str, str]:
+        return dict(self._header)
+
+    @property
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self._private_key.public_key()
+
     def sign(self, now: float | None = None) -> Token:
         claims = build_claims(self.request, int(time.time() if now is None else now))
         signing_input = self._header_segment + b"." + _json_segment(claims)

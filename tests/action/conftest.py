@@ -80,6 +80,7 @@ def team_inputs(key: AscKey, **overrides: str) -> dict[str, str]:
         "private-key": base64.b64encode(key.pem.encode()).decode(),
         "private-key-path": "", "key-type": "team", "lifetime": "1200", "scope": "",
         "audience": "appstoreconnect-v1", "env-name": "APP_STORE_CONNECT_TOKEN", "write-key-file": "false",
+        "mint-on-demand": "true", "export-for": "",
     }
     inputs.update(overrides)
     return inputs

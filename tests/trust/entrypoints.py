@@ -52,6 +52,7 @@ class Workspace:
     github_output = property(lambda self: self.file_commands / "output")
     github_env = property(lambda self: self.file_commands / "env")
     github_summary = property(lambda self: self.file_commands / "summary")
+    github_path = property(lambda self: self.file_commands / "path")
 
     @property
     def watched(self) -> tuple[Path, ...]:
@@ -85,6 +86,7 @@ class Expectation:
     token_files: list[Path] = field(default_factory=list)
     token_stdin_ok: tuple[str, ...] = ()
     summary_files: list[Path] = field(default_factory=list)
+    key_files: list[Path] = field(default_factory=list)  # where the key is meant to be written
 
 
 class EntryPoint:
@@ -326,12 +328,14 @@ class Action(EntryPoint):
         env = ws.base_env(**DEBUG_ENV, **inputs, CI="true", GITHUB_ACTIONS="true",
                           GITHUB_ENV=str(ws.github_env), GITHUB_OUTPUT=str(ws.github_output),
                           GITHUB_STEP_SUMMARY=str(ws.github_summary), RUNNER_TEMP=str(ws.runner_temp),
-                          GITHUB_WORKSPACE=str(ws.work))
+                          GITHUB_PATH=str(ws.github_path), GITHUB_WORKSPACE=str(ws.work))
         return ws.run(action_command(), env)
 
     def expectation(self, ws: Workspace) -> Expectation:
+        # mint-on-demand (the default) leaves the key file for later steps, and only there.
         return Expectation(github=True, token_files=[ws.github_env, ws.github_output],
-                           summary_files=[ws.github_summary])
+                           summary_files=[ws.github_summary],
+                           key_files=[ws.runner_temp / "xctoken" / "private_keys" / f"AuthKey_{GOOD_KEY_ID}.p8"])
 
 
 def entry_points() -> list[EntryPoint]:

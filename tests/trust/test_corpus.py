@@ -110,7 +110,7 @@ def test_mangled_but_valid_input_mints_a_token_without_leaking(entry: EntryPoint
     expected = entry.expectation(ws)
     assert find_leaks(capture, canary, github=expected.github, token_on_stdout=expected.token_on_stdout,
                       token_allowed_in=expected.token_files, token_stdin_ok=expected.token_stdin_ok,
-                      summary_files=expected.summary_files) == []
+                      summary_files=expected.summary_files, key_allowed_in=expected.key_files) == []
 
 
 def test_the_corpus_is_big_enough() -> None:

@@ -45,6 +45,7 @@ def _github_env(ws: Workspace, canary: Canary, **overrides: str) -> dict[str, st
     values: dict[str, str] = {
         "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_ENV": str(ws.github_env),
         "GITHUB_OUTPUT": str(ws.github_output), "GITHUB_STEP_SUMMARY": str(ws.github_summary),
+        "GITHUB_PATH": str(ws.github_path),
         "RUNNER_TEMP": str(ws.runner_temp), "ASC_PRIVATE_KEY": canary.pem(), "ASC_KEY_ID": GOOD_KEY_ID,
         "ASC_ISSUER_ID": GOOD_ISSUER, **DEBUG_ENV,
         "INPUT_PRIVATE-KEY": canary.pem(), "INPUT_KEY-ID": GOOD_KEY_ID, "INPUT_ISSUER-ID": GOOD_ISSUER,

@@ -43,8 +43,9 @@ def _sinks(ws: Workspace) -> dict[str, tuple[list[str], dict[str, str], list[Pat
         "cm-env": ([*generate, "--export", "T"], {"CM_BUILD_ID": "1", "CM_ENV": str(cm_env)}, [cm_env]),
         "action-key-files": (action_command(), {
             "INPUT_PRIVATE-KEY": "", "INPUT_KEY-ID": GOOD_KEY_ID, "INPUT_ISSUER-ID": GOOD_ISSUER,
-            "INPUT_WRITE-KEY-FILE": "true", "GITHUB_OUTPUT": str(ws.github_output),
-            "GITHUB_ENV": str(ws.github_env), "RUNNER_TEMP": str(ws.runner_temp)},
+            "INPUT_WRITE-KEY-FILE": "true", "INPUT_MINT-ON-DEMAND": "false", "GITHUB_OUTPUT": str(ws.github_output),
+            "GITHUB_ENV": str(ws.github_env), "RUNNER_TEMP": str(ws.runner_temp),
+            "GITHUB_PATH": str(ws.github_path)},
             [ws.runner_temp / "xctoken" / "private_keys" / f"AuthKey_{GOOD_KEY_ID}.p8",
              ws.runner_temp / "xctoken" / f"api_key_{GOOD_KEY_ID}.json"]),
     }

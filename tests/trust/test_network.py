@@ -67,7 +67,8 @@ def test_the_action_works_with_no_network_at_all(tmp_path) -> None:
     canary, ws = Canary.new(), Workspace(tmp_path)
     env = ws.base_env(**{"INPUT_PRIVATE-KEY": canary.pem(), "INPUT_KEY-ID": GOOD_KEY_ID,
                          "INPUT_ISSUER-ID": GOOD_ISSUER, "GITHUB_OUTPUT": str(ws.github_output),
-                         "GITHUB_ENV": str(ws.github_env), "RUNNER_TEMP": str(ws.runner_temp)})
+                         "GITHUB_ENV": str(ws.github_env), "RUNNER_TEMP": str(ws.runner_temp),
+                         "GITHUB_PATH": str(ws.github_path)})
     capture = ws.run([*_unshare(), *action_command()], env)
     assert capture.returncode == 0, capture.stdout[-400:]
     assert len(capture.tokens(canary)) == 1
@@ -99,7 +100,8 @@ def test_no_networking_module_is_loaded_on_the_way_to_a_token(tmp_path, mode: st
             pytest.skip("the GitHub action (xctoken.action) does not exist yet")
         env = ws.base_env(**{"INPUT_PRIVATE-KEY": canary.pem(), "INPUT_KEY-ID": GOOD_KEY_ID,
                              "INPUT_ISSUER-ID": GOOD_ISSUER, "GITHUB_OUTPUT": str(ws.github_output),
-                             "GITHUB_ENV": str(ws.github_env), "RUNNER_TEMP": str(ws.runner_temp)})
+                             "GITHUB_ENV": str(ws.github_env), "RUNNER_TEMP": str(ws.runner_temp),
+                         "GITHUB_PATH": str(ws.github_path)})
         loaded = _modules_loaded(ws, canary, ["action"], "from xctoken.action import main; main()", env)
     else:
         extra = {"GITHUB_ACTIONS": "true", "GITHUB_ENV": str(ws.github_env)} if mode != "stdout" else {}

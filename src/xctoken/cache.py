@@ -1,0 +1,191 @@
+"""Reuse a token while it stays valid long enough: ``xctoken generate --cache``.
+
+A job that polls Apple every few seconds (build processing, notarization, an
+Xcode Cloud run) would otherwise sign and print a new token on every call. The
+cache keeps the last token in a file of its own (mode 0600, in a 0700
+directory) and hands it out again while it has at least ``min_valid`` seconds
+left; after that the next call mints and replaces it.
+
+The file is named after a hash of everything that decides the token (header,
+claims settings and the key's PUBLIC half): two configurations never share a
+file, and neither the name nor the content holds key material. The content is
+the token alone; it is only reused after its signature verifies with the key in
+hand and its claims match the request, so a stale, foreign or damaged file is
+never handed out, only replaced. Writers replace the file atomically
+(:func:`xctoken.files.write_secret_file`), so concurrent callers read a whole
+token or none and never see a torn file.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import stat
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from .claims import fixed_claims, parse_duration
+from .errors import ConfigError, OutputError
+from .files import write_secret_file
+from .signing import Signer, Token
+
+DEFAULT_MIN_VALID = 5 * 60
+# A cached token is a few hundred bytes; anything much larger is not ours.
+_MAX_CACHE_BYTES = 16 * 1024
+_CLAIMS_SET_AT_SIGNING = ("iat", "exp")
+
+
+def cache_directory(env: Mapping[str, str]) -> Path:
+    """Where cached tokens live: ``XCTOKEN_CACHE_DIR``, RUNNER_TEMP on a runner, else the user's cache.
+
+    RUNNER_TEMP is private to the job and emptied by the runner at its start and
+    end, so on GitHub a cached token never outlives the job.
+    """
+    explicit = env.get("XCTOKEN_CACHE_DIR", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    runner_temp = env.get("RUNNER_TEMP", "").strip()
+    if runner_temp and env.get("GITHUB_ACTIONS") == "true":
+        return Path(runner_temp) / "xctoken" / "cache"
+    home = env.get("HOME", "").strip()
+    if os.name == "nt" and env.get("LOCALAPPDATA", "").strip():
+        return Path(env["LOCALAPPDATA"]) / "xctoken" / "Cache"
+    if sys.platform == "darwin" and home:
+        return Path(home) / "Library" / "Caches" / "xctoken"
+    xdg = env.get("XDG_CACHE_HOME", "").strip()
+    if xdg:
+        return Path(xdg) / "xctoken"
+    if home:
+        return Path(home) / ".cache" / "xctoken"
+    raise OutputError("--cache needs a directory: set XCTOKEN_CACHE_DIR (HOME is not set either)")
+
+
+def parse_min_valid(value: str | int | None, signer: Signer) -> int:
+    """Validate ``--min-valid`` against what a fresh token lives (lifetime minus clock skew)."""
+    seconds = DEFAULT_MIN_VALID if value is None else parse_duration(value, "--min-valid")
+    fresh = signer.request.lifetime - signer.request.clock_skew
+    if seconds >= fresh:
+        raise ConfigError(f"--min-valid {seconds} s is not shorter than a fresh token lives ({fresh} s: the "
+                          "lifetime minus the clock skew), so no token could ever be reused; lower --min-valid")
+    return seconds
+
+
+def cache_file_name(signer: Signer) -> str:
+    """A name from the header, the claims settings and the public key: no secret, no collision."""
+    request = signer.request
+    public = signer.public_key.public_bytes(serialization.Encoding.DER,
+                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    identity = json.dumps({
+        "header": signer.header, "claims": fixed_claims(request),
+        "lifetime": request.lifetime, "clock_skew": request.clock_skew,
+        "public_key": hashlib.sha256(public).hexdigest(),
+    }, sort_keys=True)
+    return f"token-{hashlib.sha256(identity.encode()).hexdigest()[:32]}.jwt"
+
+
+def _private_directory(directory: Path) -> bool:
+    """Create the cache directory (0700) and say whether it is ours alone to trust."""
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISDIR(info.st_mode):
+        return False
+    if os.name == "posix":
+        # Someone else's directory, or one others may write into, could hand us their token file.
+        if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return False
+    return True
+
+
+def _read_private_file(path: Path) -> str | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if os.name == "posix" and (info.st_uid != os.geteuid() or info.st_mode & 0o077):
+            return None
+        data = os.read(fd, _MAX_CACHE_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(data) > _MAX_CACHE_BYTES:
+        return None
+    try:
+        return data.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return None
+
+
+def _b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def reusable(value: str, signer: Signer, now: int, min_valid: int) -> Token | None:
+    """The cached token, if it verifies, matches the request and has ``min_valid`` seconds left."""
+    try:
+        header_segment, claims_segment, signature_segment = value.split(".")
+        header = json.loads(_b64url_decode(header_segment))
+        claims = json.loads(_b64url_decode(claims_segment))
+        signature = _b64url_decode(signature_segment)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(header, dict) or not isinstance(claims, dict) or len(signature) != 64:
+        return None
+    if header != signer.header:
+        return None
+    settled = {k: v for k, v in claims.items() if k not in _CLAIMS_SET_AT_SIGNING}
+    if settled != fixed_claims(signer.request):
+        return None
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not (type(iat) is int and type(exp) is int and exp - iat == signer.request.lifetime):
+        return None
+    if iat > now or exp - now < min_valid:
+        return None
+    der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+    try:
+        signer.public_key.verify(der, f"{header_segment}.{claims_segment}".encode("ascii"),
+                                 ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return None
+    return Token(value, header, claims)
+
+
+def cached_or_new(signer: Signer, env: Mapping[str, str], min_valid: int,
+                  now: int) -> tuple[Token, list[str]]:
+    """The cached token if it can be reused, else a new one (then cached); plus warnings.
+
+    The cache is an optimisation: when its directory is not usable (not ours,
+    writable by others, read-only) the token is minted anyway and the warning
+    says why nothing was cached.
+    """
+    directory = cache_directory(env)
+    if not _private_directory(directory):
+        return signer.sign(now), [f"not caching: {directory} is not a private directory of this user "
+                                  "(owned by another user, writable by others, or cannot be created)"]
+    path = directory / cache_file_name(signer)
+    value = _read_private_file(path)
+    if value:
+        token = reusable(value, signer, now, min_valid)
+        if token is not None:
+            return token, []
+    token = signer.sign(now)
+    try:
+        write_secret_file(path, token.value)
+    except OutputError as error:
+        return token, [f"the token was not cached: {error}"]
+    return token, []
