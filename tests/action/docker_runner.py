@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import shutil
 import subprocess
@@ -93,7 +94,8 @@ class RunnerHost:
                  "-v", f"{self.temp / '_github_home'}:/github/home",
                  "-v", f"{self.temp / '_github_workflow'}:/github/workflow",
                  "-v", f"{self.file_commands}:/github/file_commands",
-                 "-v", f"{self.workspace}:/github/workspace", image]
+                 "-v", f"{self.workspace}:/github/workspace",
+                 "-v", "/var/run/docker.sock:/var/run/docker.sock", image]
         process_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DOCKER_CONFIG": "/nonexistent-docker-config",
                        **container_env}
         return subprocess.run(argv, env=process_env, capture_output=True, text=True, timeout=120)
@@ -101,10 +103,31 @@ class RunnerHost:
     def file_command(self, name: str) -> str:
         return (self.file_commands / name).read_text()
 
-    def as_runner_user(self, *argv: str) -> subprocess.CompletedProcess[str]:
+    def as_runner_user(self, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """What a later `run:` step (the runner's user, not root) can do with the host paths."""
-        return subprocess.run(list(argv), user=RUNNER_UID, group=RUNNER_UID, extra_groups=[],
+        return subprocess.run(list(argv), user=RUNNER_UID, group=RUNNER_UID, extra_groups=[], env=env,
                               capture_output=True, text=True, timeout=60)
+
+    def later_step(self, script: str) -> subprocess.CompletedProcess[str]:
+        """A later `run:` step on the host, as the runner starts it.
+
+        The runner's user (in the docker group, as on GitHub-hosted machines), the
+        job's GITHUB_ENV variables, GITHUB_PATH prepended to PATH, RUNNER_TEMP and the
+        file commands at their HOST paths, the workspace as working directory.
+        """
+        from .runner_protocol import parse_file_commands
+
+        path_entries = [line for line in self.file_command("path").splitlines() if line.strip()]
+        env = {"PATH": os.pathsep.join([*reversed(path_entries), "/usr/local/bin:/usr/bin:/bin"]),
+               "HOME": str(self.temp / "_github_home"), "GITHUB_ACTIONS": "true", "CI": "true",
+               "RUNNER_TEMP": str(self.temp), "GITHUB_WORKSPACE": str(self.workspace),
+               "GITHUB_ENV": str(self.file_commands / "env"), "GITHUB_OUTPUT": str(self.file_commands / "output"),
+               "GITHUB_PATH": str(self.file_commands / "path")}
+        env.update(parse_file_commands(self.file_command("env")))
+        docker_group = grp.getgrnam("docker").gr_gid
+        return subprocess.run(["/bin/sh", "-ec", script], user=RUNNER_UID, group=RUNNER_UID,
+                              extra_groups=[docker_group], env=env, cwd=self.workspace,
+                              capture_output=True, text=True, timeout=120)
 
     def remove(self) -> None:
         subprocess.run(["rm", "-rf", str(self.root)], check=False)

@@ -6,9 +6,11 @@ The Dockerfile is built unchanged except for its base image (see docker_runner.p
 from __future__ import annotations
 
 import base64
+import json
 import os
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,6 +80,57 @@ def test_runs_like_a_github_container_action(action_image: str, host: RunnerHost
     assert host.as_runner_user("python3", "-c", f"import json; json.load(open('{outputs['api-key-json-path']}'))"
                                ).returncode == 0
     assert not any(host.workspace.iterdir()), "nothing may be written into the workspace"
+
+
+def _fresh_token_from_a_later_step(host: RunnerHost, key: AscKey, tmp_path: Path) -> tuple[str, dict]:
+    step = host.later_step("xctoken generate")
+    assert step.returncode == 0, step.stderr
+    token = step.stdout.strip()
+    claims = verify_with_jwcrypto(token, key.private_key.public_key())
+    verify_with_openssl(token, key.private_key.public_key(), tmp_path)
+    # On a runner the token is masked (on stderr, which the runner reads) before it is printed.
+    assert f"::add-mask::{token}" in step.stderr
+    return token, claims
+
+
+def test_later_steps_mint_on_demand_on_the_host(action_image: str, host: RunnerHost, test_key: AscKey,
+                                                tmp_path: Path) -> None:
+    # A 70 s lifetime with the default 60 s back-dating: the step's token dies 10 s later.
+    inputs = team_inputs(test_key, lifetime="70", scope="GET /v1/apps")
+    result = host.run_action(action_image, inputs, {"PATH": "utter-nonsense", "HOME": "/nonexistent"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "::warning" not in result.stdout, result.stdout
+    step_token = parse_file_commands(host.file_command("output"))["token"]
+    exported = parse_file_commands(host.file_command("env"))
+    key_file = host.temp / "xctoken" / "private_keys" / f"AuthKey_{test_key.key_id}.p8"
+    assert exported["ASC_PRIVATE_KEY_PATH"] == str(key_file)
+    assert (exported["ASC_KEY_ID"], exported["ASC_ISSUER_ID"]) == (test_key.key_id, ISSUER_ID)
+    assert host.file_command("path").strip() == str(host.temp / "xctoken" / "bin")
+    info = key_file.stat()
+    assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (RUNNER_UID, 0o600)
+    assert host.later_step(f"test -r {key_file} && cat {key_file} >/dev/null").returncode == 0
+
+    token, claims = _fresh_token_from_a_later_step(host, test_key, tmp_path)
+    assert claims["scope"] == ["GET /v1/apps"] and claims["exp"] - claims["iat"] == 70
+    assert claims["iss"] == ISSUER_ID
+
+    # Once, for real: wait until the step's token has expired; a later step still gets a valid one.
+    step_exp = int(json.loads(base64.urlsafe_b64decode(step_token.split(".")[1] + "=="))["exp"])
+    time.sleep(max(0.0, step_exp - time.time() + 1.5))
+    assert time.time() > step_exp
+    fresh, fresh_claims = _fresh_token_from_a_later_step(host, test_key, tmp_path)
+    assert fresh != token and fresh_claims["iat"] <= time.time() < fresh_claims["exp"]
+    assert not any(host.workspace.iterdir()), "nothing may be written into the workspace"
+
+
+def test_mint_on_demand_false_leaves_nothing_for_later_steps(action_image: str, host: RunnerHost,
+                                                             test_key: AscKey) -> None:
+    result = host.run_action(action_image, team_inputs(test_key, **{"mint-on-demand": "false"}))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert host.file_command("path") == ""
+    assert list(parse_file_commands(host.file_command("env"))) == ["APP_STORE_CONNECT_TOKEN"]
+    assert not (host.temp / "xctoken").exists()
+    assert host.later_step("command -v xctoken").returncode != 0
 
 
 def test_errors_leave_no_record(action_image: str, host: RunnerHost, test_key: AscKey) -> None:
