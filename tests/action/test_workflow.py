@@ -25,7 +25,7 @@ from .docker_runner import STANDIN_BASE
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 ACT = ROOT / ".ci" / "tools" / "bin" / "act"
-RUNNER_IMAGE = "xctoken-standin/act-runner:latest"
+RUNNER_IMAGE = "xctoken-standin/act-runner:ubuntu-like-2"  # as .ci/provision.sh builds it
 # Any of these in the log is a leak: a whole ES256 token (header segment, dot, payload),
 # a P-256 PKCS#8 or SEC1 key body, or the base64 of a PEM file.
 LEAK_PATTERNS = {
@@ -114,4 +114,15 @@ def test_portable_action_under_act(repo_copy: Path, act_lock: None) -> None:
     assert "installing the pinned dependencies" in log
     assert_checks_passed(log)
     assert "key files: AuthKey_SELFTEST01.p8 and api_key_SELFTEST01.json (0600, outside the workspace)" in log
+    # Later steps mint on demand, also once the first token has expired.
+    assert "SELFTEST-ON-DEMAND-PASSED" in log and "SELFTEST-AFTER-EXPIRY-PASSED" in log
+    assert "on demand: a later step minted a fresh token, valid 1200 s" in log
+    assert "on demand: a later step minted a fresh token, valid 70 s" in log
+    assert_no_leak(log)
+
+
+def test_portable_action_with_mint_on_demand_false_under_act(repo_copy: Path, act_lock: None) -> None:
+    code, log = run_act(repo_copy, "-j", "portable-one-token")
+    assert code == 0, log[-6000:]
+    assert "SELFTEST-ONE-TOKEN-PASSED" in log and "🏁  Job succeeded" in log
     assert_no_leak(log)
