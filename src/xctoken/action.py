@@ -88,7 +88,7 @@ class ActionInputs:
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     value = input_value(env, name)
-    if value == "" and f"INPUT_{name.upper()}" not in env:
+    if value == "":  # absent or empty: the input's default, as for every other input
         return default
     if value not in _TRUE + _FALSE:
         raise ConfigError(f"{name} must be true or false")

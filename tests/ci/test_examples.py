@@ -29,7 +29,8 @@ SCHEMAS = [
     ("vendor.buildkite", "examples/buildkite/pipeline.yml"),
 ]
 YAML_ONLY = ["examples/bitrise/bitrise.yml", "examples/codemagic/codemagic.yaml", "step.yml"]
-DOCUMENTS = ["README.md", "docs/ci-guide.md", "docs/on-demand.md", "examples/jenkins/Jenkinsfile", "examples/teamcity/settings.kts",
+DOCUMENTS = ["README.md", "docs/ci-guide.md", "docs/on-demand.md", "examples/jenkins/Jenkinsfile",
+             "examples/teamcity/settings.kts",
              *(path for _, path in SCHEMAS), *YAML_ONLY]
 COMMAND = re.compile(r"xctoken generate[^\"'`)|;<>&#\n]*")
 # A fenced block marked ```text is a program's output (the README's benchmark table), not commands.
