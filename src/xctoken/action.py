@@ -194,7 +194,7 @@ def host_runner_temp(env: Mapping[str, str]) -> str:
     if not runner_temp:
         raise OutputError("RUNNER_TEMP is not set, so there is no private place for the key file; "
                           "write-key-file needs a GitHub Actions runner")
-    if runner_temp.rstrip("/") != CONTAINER_RUNNER_TEMP:
+    if not in_container_action(env):
         return runner_temp
     workspace = env.get("RUNNER_WORKSPACE", "").strip().rstrip("/")
     if not workspace.startswith("/") or workspace.startswith("/github/"):
@@ -330,7 +330,6 @@ def remove_files(paths: list[Path]) -> None:
             path.unlink()
         except OSError:
             pass
-    paths.clear()
 
 
 # -- reporting ---------------------------------------------------------------
@@ -341,7 +340,7 @@ def _cell(text: str) -> str:
             .replace("|", "&#124;").replace("`", "&#96;"))
 
 
-def summary_markdown(token: Token, setup: JobSetup | None = None) -> str:
+def summary_markdown(token: Token, setup: JobSetup) -> str:
     facts = token.summary()
     scope = token.scope
     rows = [
@@ -352,10 +351,9 @@ def summary_markdown(token: Token, setup: JobSetup | None = None) -> str:
         ("Issued at", str(facts["issued_at"])),
         ("Expires at", str(facts["expires_at"])),
     ]
-    if setup is not None:
-        later = ("`xctoken generate` mints a fresh token" if setup.launcher_dir else
-                 "the key file and variables are set" if setup.key_dir else "only this token (mint-on-demand: false)")
-        rows.append(("Later steps", later))
+    later = ("`xctoken generate` mints a fresh token" if setup.launcher_dir else
+             "the key file and variables are set" if setup.key_dir else "only this token (mint-on-demand: false)")
+    rows.append(("Later steps", later))
     lines = ["### App Store Connect API token", "", "| | |", "|---|---|"]
     lines += [f"| {name} | {value if name in ('Scope', 'Later steps') else _cell(value)} |" for name, value in rows]
     return "\n".join(lines) + "\n\n"

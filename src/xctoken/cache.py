@@ -18,7 +18,6 @@ token or none and never see a torn file.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -33,8 +32,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from .claims import fixed_claims, parse_duration
-from .errors import ConfigError, OutputError
+from .errors import ConfigError, OutputError, TokenInvalidError
 from .files import write_secret_file
+from .inspection import split_token
 from .signing import Signer, Token
 
 DEFAULT_MIN_VALID = 5 * 60
@@ -131,20 +131,13 @@ def _read_private_file(path: Path) -> str | None:
         return None
 
 
-def _b64url_decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
 def reusable(value: str, signer: Signer, now: int, min_valid: int) -> Token | None:
     """The cached token, if it verifies, matches the request and has ``min_valid`` seconds left."""
     try:
-        header_segment, claims_segment, signature_segment = value.split(".")
-        header = json.loads(_b64url_decode(header_segment))
-        claims = json.loads(_b64url_decode(claims_segment))
-        signature = _b64url_decode(signature_segment)
-    except (ValueError, TypeError):
+        header, claims, value, signature = split_token(value)
+    except TokenInvalidError:
         return None
-    if not isinstance(header, dict) or not isinstance(claims, dict) or len(signature) != 64:
+    if len(signature) != 64:
         return None
     if header != signer.header:
         return None
@@ -156,13 +149,14 @@ def reusable(value: str, signer: Signer, now: int, min_valid: int) -> Token | No
         return None
     if iat > now or exp - now < min_valid:
         return None
+    # Verified with cryptography, not inspection.verify_signature: PyJWT's import would cost
+    # every cached call more than the verification itself.
     der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
     try:
-        signer.public_key.verify(der, f"{header_segment}.{claims_segment}".encode("ascii"),
-                                 ec.ECDSA(hashes.SHA256()))
+        signer.public_key.verify(der, value.rsplit(".", 1)[0].encode("ascii"), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         return None
-    return Token(value, header, claims)
+    return Token(value, signer.header, claims)  # the header was checked equal to the signer's
 
 
 def cached_or_new(signer: Signer, env: Mapping[str, str], min_valid: int,

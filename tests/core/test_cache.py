@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import ISSUER_ID, clean_env
 from conftest import TestKey as AscKey
+from cryptography.hazmat.primitives import serialization
 from jwcrypto import jwk, jwt
 
 from xctoken import Signer, TokenRequest, load_private_key
@@ -19,12 +21,8 @@ from xctoken.cache import cache_directory, cache_file_name, cached_or_new
 
 
 def verify(token: str, key: AscKey) -> dict:
-    from cryptography.hazmat.primitives import serialization
-
     pem = key.private_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
-    import json
-
     return json.loads(jwt.JWT(jwt=token, key=jwk.JWK.from_pem(pem), algs=["ES256"]).claims)
 
 
