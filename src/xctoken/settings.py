@@ -145,9 +145,10 @@ def resolve_request(options: Options, picker: _Picker, key_id: str | None) -> To
     lifetime = picker.pick("lifetime", options.lifetime, "--lifetime")
     clock_skew = picker.pick("clock_skew", options.clock_skew, "--clock-skew")
     key_type = picker.pick("key_type", options.key_type, "--key-type")
-    in_house = picker.pick("in_house", None, "")
     audience = picker.pick("audience", options.audience, "--audience")
     if audience is None:
+        # fastlane's in-house flag is consulted (and noted as a source) only when it decides.
+        in_house = None if options.enterprise else picker.pick("in_house", None, "")
         enterprise = options.enterprise or (in_house or "").strip().lower() in _TRUE
         audience = AUDIENCE_ENTERPRISE if enterprise else AUDIENCE_APP_STORE_CONNECT
     scope: Sequence[str] = options.scope
@@ -316,9 +317,14 @@ def key_file_exposure(path: Path) -> str | None:
 
 
 def families_used(sources: Mapping[str, str]) -> list[str]:
-    """The variable families the picked settings came from (flags and files excluded)."""
+    """The credential families the picked settings came from (flags and files excluded).
+
+    ``XCTOKEN_*`` is left out: it names only claims settings the other families have no
+    name for, so it completes any of them rather than mixing with it.
+    """
     family_of = {name: family for candidates in ENV_VARIABLES.values() for family, name in candidates}
-    return sorted({family_of[source] for source in sources.values() if source in family_of})
+    return sorted({family_of[source] for source in sources.values()
+                   if source in family_of and family_of[source] != XCTOKEN})
 
 
 def resolve_key(options: Options, env: Mapping[str, str], stdin: BinaryIO | None = None) -> LoadedKey:

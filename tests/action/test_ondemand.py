@@ -109,6 +109,9 @@ def test_export_for_every_tool_points_at_the_one_key_file(step: RunnerStep, test
     # The CLI itself sees several tools' names for the same key and IDs: no conflict warnings.
     result = later_step(step, "xctoken", "generate")
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    # Nor does check see a mix of families: XCTOKEN_* completes ASC_*, fastlane's in-house flag is unused.
+    checked = later_step(step, "xctoken", "check")
+    assert checked.returncode == 0 and "warning" not in checked.stderr, checked.stderr
 
 
 @pytest.mark.parametrize("value, message", [
