@@ -5,34 +5,32 @@ set -euo pipefail
 
 step_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# An xctoken already on PATH (a stack that has it, or a test) is used as is;
-# otherwise the step installs itself into a private venv, dependencies hash-pinned.
-if command -v xctoken >/dev/null 2>&1; then
-    xctoken=xctoken
-else
-    venv="${TMPDIR:-/tmp}/xctoken-bitrise-step"
-    if [ ! -x "$venv/bin/xctoken" ]; then
-        python3 -m venv "$venv"
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check --require-hashes \
-            -r "$step_dir/requirements/runtime.txt"
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "$step_dir"
-    fi
-    xctoken="$venv/bin/xctoken"
+# A directory of this build's own: mktemp makes it 0700 under an unguessable
+# name, so no program or file another local user planted (a shared self-hosted
+# agent) is ever run or read. It holds the venv, if one is needed, and with
+# mint_on_demand the key file and the launcher later steps use.
+work=$(mktemp -d "${TMPDIR:-/tmp}/xctoken-step.XXXXXXXXXX")
+keep_work=no
+cleanup() { [ "$keep_work" = yes ] || rm -rf "$work"; }
+trap cleanup EXIT
+
+# Bitrise's stacks ship a python3; if it already has cryptography and PyJWT, the
+# step runs its own code (this checkout's src/) with it. Otherwise it installs
+# only those, hash-pinned and as wheels (no build step, so nothing unpinned is
+# fetched), into the build's private venv. -I: the build's PYTHON* variables,
+# user site-packages and the working directory are never imported from.
+python=python3
+if ! python3 -I -c 'import cryptography, jwt' >/dev/null 2>&1; then
+    python3 -m venv "$work/venv"
+    "$work/venv/bin/python" -I -m pip install -q --disable-pip-version-check --no-input \
+        --require-hashes --only-binary :all: --no-deps -r "$step_dir/requirements/core.txt"
+    python="$work/venv/bin/python"
 fi
 
-args=(generate --ci bitrise --export "${variable_name:-APP_STORE_CONNECT_TOKEN}")
-[ -n "${key_id:-}" ] && args+=(--key-id "$key_id")
-[ -n "${issuer_id:-}" ] && args+=(--issuer-id "$issuer_id")
-[ -n "${key_type:-}" ] && args+=(--key-type "$key_type")
-[ -n "${lifetime:-}" ] && args+=(--lifetime "$lifetime")
-if [ -n "${private_key:-}" ]; then
-    # By name, never by value: the key stays out of every command line.
-    args+=(--key-env private_key)
-elif [ -n "${private_key_path:-}" ]; then
-    args+=(--key "$private_key_path")
+status=0
+"$python" -I "$step_dir/bitrise/step.py" "$work" || status=$?
+# Later steps use the work directory when the step configured them (see step.py).
+if [ "$status" -eq 0 ] && [ -d "$work/private_keys" ]; then
+    keep_work=yes
 fi
-while IFS= read -r entry; do
-    [ -n "$entry" ] && args+=(--scope "$entry")
-done <<<"${scope:-}"
-
-exec "$xctoken" "${args[@]}"
+exit "$status"

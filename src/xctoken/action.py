@@ -18,20 +18,18 @@ non-zero and leaves no output, env record, key file or launcher behind.
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
-import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .claims import AUDIENCE_APP_STORE_CONNECT, KeyType, parse_key_type
+from .claims import KeyType, parse_key_type
 from .console import exit_on_sigterm, inert
 from .errors import ConfigError, KeyNotFoundError, OutputError, XctokenError
-from .files import write_secret_file
+from .keyfiles import KeyFiles, Owner, join, remove_empty_dirs, remove_files, write_key_files, write_launchers
 from .ondemand import (
     TOOLS,
     KeySetup,
@@ -158,26 +156,6 @@ def resolve_inputs(inputs: ActionInputs) -> Resolved:
 # -- key files ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KeyFiles:
-    """Where the key files go: ``local`` paths to write, ``host`` paths to report."""
-
-    local_dir: Path
-    host_dir: str
-
-    def local(self, *parts: str) -> Path:
-        return self.local_dir.joinpath(*parts)
-
-    def host(self, *parts: str) -> str:
-        return _join(self.host_dir, *parts)
-
-
-def _join(base: str, *parts: str) -> str:
-    # A Windows runner's RUNNER_TEMP is D:\a\_temp: keep its separator.
-    sep = "\\" if ("\\" in base and "/" not in base) else "/"
-    return sep.join([base.rstrip("\\/"), *parts])
-
-
 def host_runner_temp(env: Mapping[str, str]) -> str:
     """RUNNER_TEMP as later steps on the host see it.
 
@@ -207,10 +185,10 @@ def host_runner_temp(env: Mapping[str, str]) -> str:
 def plan_key_files(env: Mapping[str, str]) -> KeyFiles:
     local_temp = env.get("RUNNER_TEMP", "").strip()
     host_temp = host_runner_temp(env)
-    return KeyFiles(Path(local_temp) / KEYS_SUBDIR, _join(host_temp, KEYS_SUBDIR))
+    return KeyFiles(Path(local_temp) / KEYS_SUBDIR, join(host_temp, KEYS_SUBDIR))
 
 
-def _runner_owner(directory: Path) -> tuple[int, int] | None:
+def _runner_owner(directory: Path) -> Owner | None:
     """Who later steps run as, when that is not us: the owner of the runner's temp directory.
 
     A container action runs as root, and a 0600 file owned by root is unreadable
@@ -223,64 +201,6 @@ def _runner_owner(directory: Path) -> tuple[int, int] | None:
     if info.st_uid == 0:
         return None
     return info.st_uid, info.st_gid
-
-
-def _make_private_dir(path: Path, owner: tuple[int, int] | None) -> None:
-    try:
-        path.mkdir(mode=0o700, exist_ok=True)
-        info = path.lstat()
-        if not stat.S_ISDIR(info.st_mode):
-            raise OutputError(f"{path} exists and is not a directory; remove it")
-        if owner is not None:
-            os.chown(path, *owner)
-        if os.name == "posix":
-            os.chmod(path, 0o700)
-    except OSError as error:
-        raise OutputError(f"cannot create the private directory {path}: {error.strerror}") from None
-
-
-def _hand_over(path: Path, owner: tuple[int, int] | None) -> None:
-    if owner is None:
-        return
-    try:
-        os.chown(path, *owner)
-    except OSError as error:
-        # Failing closed: making the file world-readable instead would expose the key
-        # to every user and container on a shared self-hosted machine.
-        raise OutputError(f"cannot give {path.name} to the runner's user (uid {owner[0]}): "
-                          f"{error.strerror}; later steps could not read it") from None
-
-
-def fastlane_api_key(request_key_id: str, issuer_id: str | None, pem: str, lifetime: int,
-                     in_house: bool) -> str:
-    """fastlane's API key JSON (``app_store_connect_api_key(path:)``, ``--api_key_path``)."""
-    data: dict[str, object] = {"key_id": request_key_id}
-    if issuer_id:
-        data["issuer_id"] = issuer_id
-    data.update({"key": pem, "duration": min(lifetime, 1200), "in_house": in_house})
-    return json.dumps(data, indent=2) + "\n"
-
-
-def write_key_files(resolved: Resolved, files: KeyFiles, owner: tuple[int, int] | None, with_json: bool,
-                    made: list[Path]) -> KeySetup:
-    """Write AuthKey_<KEYID>.p8 and, if asked, fastlane's JSON (0600), noting each file in ``made``."""
-    request = resolved.request
-    key_name = f"AuthKey_{request.key_id}.p8"
-    json_name = f"api_key_{request.key_id}.json"
-    pem = resolved.key.pkcs8_pem()
-    in_house = request.audience != AUDIENCE_APP_STORE_CONNECT
-    _make_private_dir(files.local_dir, owner)
-    _make_private_dir(files.local("private_keys"), owner)
-    contents = [(files.local("private_keys", key_name), pem)]
-    if with_json:
-        contents.append((files.local(json_name), fastlane_api_key(
-            request.key_id, request.issuer_id, pem, request.lifetime, in_house)))
-    for path, content in contents:
-        made.append(write_secret_file(path, content))
-        _hand_over(path, owner)
-    return KeySetup(key_id=request.key_id, issuer_id=request.issuer_id,
-                    key_path=files.host("private_keys", key_name), keys_dir=files.host("private_keys"),
-                    api_key_json=files.host(json_name), in_house=in_house)
 
 
 def key_outputs(setup: KeySetup, with_json: bool) -> dict[str, str]:
@@ -296,7 +216,7 @@ def in_container_action(env: Mapping[str, str]) -> bool:
     return env.get("RUNNER_TEMP", "").strip().rstrip("/") == CONTAINER_RUNNER_TEMP
 
 
-def write_launcher(files: KeyFiles, owner: tuple[int, int] | None, env: Mapping[str, str],
+def write_launcher(files: KeyFiles, owner: Owner | None, env: Mapping[str, str],
                    made: list[Path]) -> tuple[str | None, str]:
     """Put an ``xctoken`` for later steps in RUNNER_TEMP/xctoken/bin; return its host dir (or None) and a note."""
     if in_container_action(env):
@@ -314,22 +234,7 @@ def write_launcher(files: KeyFiles, owner: tuple[int, int] | None, env: Mapping[
         scripts = {"xctoken": python_launcher(python, entrypoint)}
         if os.name == "nt":
             scripts["xctoken.cmd"] = windows_launcher(python, entrypoint)
-    _make_private_dir(files.local("bin"), owner)
-    for name, text in scripts.items():
-        path = write_secret_file(files.local("bin", name), text)
-        made.append(path)
-        if os.name == "posix":
-            os.chmod(path, 0o700)  # only the step's user runs it; it holds no secret
-        _hand_over(path, owner)
-    return files.host("bin"), ""
-
-
-def remove_files(paths: list[Path]) -> None:
-    for path in paths:
-        try:
-            path.unlink()
-        except OSError:
-            pass
+    return write_launchers(files, scripts, owner, made), ""
 
 
 # -- reporting ---------------------------------------------------------------
@@ -484,14 +389,8 @@ def _undo(made: list[Path], env: Mapping[str, str]) -> None:
     """Remove this run's files, then its directories if they are left empty."""
     remove_files(made)
     local_temp = env.get("RUNNER_TEMP", "").strip()
-    if not local_temp:
-        return
-    base = Path(local_temp) / KEYS_SUBDIR
-    for directory in (base / "bin", base / "private_keys", base):
-        try:
-            directory.rmdir()
-        except OSError:
-            pass
+    if local_temp:
+        remove_empty_dirs(Path(local_temp) / KEYS_SUBDIR)
 
 
 def _fail(stdout: TextIO, message: str) -> None:

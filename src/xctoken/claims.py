@@ -47,7 +47,9 @@ LONG_LIVED_RELATIONSHIPS = frozenset({
 
 KEY_ID_PATTERN = re.compile(r"[A-Z0-9]{10}")
 ISSUER_ID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DURATION = re.compile(r"(\d{1,12})\s*([smhd]?)")
+# ASCII digits only: Python's \d and int() also take Arabic-Indic (U+0661...) or fullwidth
+# (U+FF11...) digits, which no other tool reading the same setting would.
+_DURATION = re.compile(r"([0-9]{1,12})[ \t]*([smhd]?)", re.ASCII)
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SCOPE_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 SCOPE_ENTRY_PATTERN = re.compile(r"([A-Za-z]+) (/v[0-9]+/[A-Za-z0-9._~%/{}-]*)(\?[\x21-\x7e]*)?")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from . import __version__
 from .claims import DEFAULT_CLOCK_SKEW, DEFAULT_LIFETIME, KEY_ID_PATTERN
-from .console import exit_on_sigterm, inert
+from .console import exit_on_sigterm, inert, printable
 from .errors import EXIT_CODES, ConfigError, OutputError, TokenExpiredError, TokenInvalidError, XctokenError
 from .files import write_secret_file
 from .settings import Options, resolve
@@ -131,10 +131,11 @@ def _options(args: argparse.Namespace) -> Options:
 
 
 def _say(stream: TextIO | None, prefix: str, message: str) -> None:
-    # One line per message, whatever a path or value in it holds.
+    # One line per message, whatever a path or value in it holds: a line break or terminal
+    # escape in it shows escaped ("\n", "\u001b") before the runs of spaces are collapsed.
     if stream is None:  # stderr closed by the caller (2>&-): the exit code still tells
         return
-    line = inert(" ".join(str(message).split()))
+    line = inert(" ".join(printable(message).split()))
     stream.write(f"xctoken: {prefix}{line}\n")
     stream.flush()
 
@@ -301,14 +302,17 @@ def run_decode(args: argparse.Namespace) -> int:
         public_key = resolve_key(options, os.environ, stdin).public_key()
     report = inspect_token(token_text, int(time.time()), public_key)
     if args.json:
-        write_stdout(json.dumps({
+        from .inspection import strict_json
+
+        # Strict JSON: a non-finite number (a claim like 1e400) is written as the string "Infinity".
+        write_stdout(json.dumps(strict_json({
             "header": report.header, "claims": report.claims, "valid": report.valid,
             "expired": report.expired, "seconds_left": report.seconds_left,
             "signature_verified": None if public_key is None else
             all(c.passed for c in report.checks if c.rule.startswith("signature verifies")),
             "checks": [{"rule": c.rule, "passed": c.passed, "detail": "" if c.passed else c.detail}
                        for c in report.checks],
-        }, indent=2) + "\n")
+        }), indent=2, allow_nan=False) + "\n")
     else:
         write_stdout(render_report(report, verified=public_key is not None) + "\n")
     if report.valid:
@@ -353,7 +357,7 @@ def render_report(report: TokenReport, verified: bool) -> str:
     if not verified:
         lines.append("  note  signature not verified: pass the key (--key, --key-env or ASC_* variables)")
     lines.append("result: " + ("valid" if report.valid else "INVALID"))
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # a value's own line break stays on its line
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -389,7 +393,7 @@ def run_check(args: argparse.Namespace) -> int:
     report = inspect_token(probe.value, int(time.time()), resolved.key.public_key())
     lines.append("self-test:  " + ("a token signed and verified in memory" if report.valid
                                    else "FAILED: " + "; ".join(c.rule for c in report.failures)))
-    write_stdout("\n".join(lines) + "\n")
+    write_stdout("".join(printable(line) + "\n" for line in lines))  # a path's line break stays on its line
     for warning in resolved.warnings:
         _say(sys.stderr, "warning: ", warning)
     return 0 if report.valid else TokenInvalidError.exit_code

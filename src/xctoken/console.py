@@ -1,5 +1,7 @@
 """What the two entry points (the CLI and the action) share about their process and log.
 
+- :func:`printable`: a value (a path, a claim) shown on one line, with every character a
+  terminal or a CI log reader could act on escaped.
 - :func:`inert`: text printed into a CI log can never act as a log command.
 - :func:`exit_on_sigterm`: a cancelled run (CI runners stop a step with SIGTERM)
   unwinds like an exception, so temporary and key files are removed on the way out.
@@ -10,17 +12,48 @@ from __future__ import annotations
 import re
 import signal
 
+# Characters no value may print raw: C0 controls (a line break, "\r" included, starts a line
+# the runner parses for "::error::" or "::stop-commands::"; ESC starts a terminal escape), DEL,
+# C1 controls (U+0085 is a line break to .NET, U+009B a CSI), lone surrogates, the Unicode line
+# and paragraph separators, and the bidi embeddings, overrides and isolates that make a line
+# read other than it is (Trojan Source).
+_UNSAFE = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_IN_VALUE = re.compile(f"[{_UNSAFE}]")
+# The same within text of several lines: "\n" separates them, every other one is escaped.
+_UNSAFE_IN_TEXT = re.compile(f"(?!\n)[{_UNSAFE}]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
 # CI log commands a runner acts on wherever they appear in a line: GitHub's old
 # ``##[set-output ...]`` / ``##[stop-commands]`` (actions/runner ActionCommand.TryParse),
-# Azure's ``##vso[...]``, TeamCity's ``##teamcity[...]``. All start with "##".
-_DOUBLE_HASH = re.compile(r"#(?=#)")
+# Azure's ``##vso[...]``, TeamCity's ``##teamcity[...]``. All start with "##". The runner
+# searches with a culture-sensitive IndexOf, which skips characters of no weight (U+FE0F,
+# U+200B, U+00AD, ...): "#\ufe0f#[" is "##[" to it, so a "#" followed by another one after
+# only non-ASCII characters is broken up too.
+_DOUBLE_HASH = re.compile(r"#(?=[^\x00-\x7f]*#)")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _SHORT_ESCAPES.get(char) or f"\\u{ord(char):04x}"
+
+
+def printable(value: object) -> str:
+    """``value`` as text for one line of output: every control character (line breaks
+    included), DEL, C1 control, Unicode line separator and bidi control becomes a JSON-style
+    escape (``\\n``, ``\\u001b``, ``\\u202e``), so a path or claim holding
+    "\\n::error::x" or a terminal escape shows as what it is and does nothing. Other
+    characters, "é" included, are kept."""
+    return _UNSAFE_IN_VALUE.sub(_escape, str(value))
 
 
 def inert(text: str) -> str:
-    """``text`` with every "##" broken up, so no value we print (a claim of a token being
-    decoded, a path, a scope entry, an audience) can act as a CI command. The escape is
-    JSON's, so JSON output stays valid and reads back the same."""
-    return _DOUBLE_HASH.sub(lambda _: "\\u0023", text)
+    """``text`` as every line the CLI and the action print goes out: each control
+    character but the line breaks ``text`` is made of escaped as :func:`printable` does,
+    then every "##" broken up, so no value we print (a claim of a token being decoded, a
+    path, a scope entry, an audience) can act as a CI command or a terminal escape. The
+    escapes are JSON's, so JSON output stays valid and reads back the same. A value that
+    may hold a line break of its own goes through :func:`printable` first."""
+    return _DOUBLE_HASH.sub(lambda _: "\\u0023", _UNSAFE_IN_TEXT.sub(_escape, text))
 
 
 def _raise_exit(signum: int, frame: object) -> None:

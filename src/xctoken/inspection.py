@@ -66,6 +66,21 @@ def _refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
+def shown(value: object) -> str:
+    """A value taken from a token, as a report quotes it: JSON with every non-ASCII character
+    escaped (``\\ufe0f``), so no character a log reader skips or a terminal acts on goes out
+    raw; ``repr`` keeps the "printable" ones (variation selectors, zero-width joiners) as is."""
+    return json.dumps(value, ensure_ascii=True)
+
+
+def strict_json(value: object) -> object:
+    """``value`` with each number JSON cannot write (a claim such as ``1e400`` reads as an
+    infinite float) turned into the string ``"Infinity"`` or ``"-Infinity"`` (``"NaN"``),
+    so ``json.dumps(..., allow_nan=False)`` prints strict JSON. A round trip through the C
+    encoder and decoder: as deep a value as the token's own parse took, no Python recursion."""
+    return json.loads(json.dumps(value), parse_constant=str)
+
+
 class _DuplicateName(Exception):
     pass
 
@@ -74,7 +89,7 @@ def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     names = [name for name, _ in pairs]
     for name in names:
         if names.count(name) > 1:
-            raise _DuplicateName(name[:40] if name.isprintable() else "(unprintable)")
+            raise _DuplicateName(shown(name[:40]))
     return dict(pairs)
 
 
@@ -85,7 +100,7 @@ def _json_object(segment: str, what: str) -> dict[str, object]:
                            object_pairs_hook=_refuse_duplicates)
     except _DuplicateName as duplicate:
         # Parsers disagree on which of two equal names wins: Apple may read the other one.
-        raise TokenInvalidError(f"the token's {what} names '{duplicate}' twice") from None
+        raise TokenInvalidError(f"the token's {what} names {duplicate} twice") from None
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise TokenInvalidError(f"the token's {what} is not JSON") from None
     if not isinstance(value, dict):
@@ -144,11 +159,11 @@ def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | 
               "a part holds '+', '/', '=' or other characters outside base64url (standard base64 or "
               "padding: encode with base64url and strip the '=')"))
 
-    add(Check("alg is ES256", header.get("alg") == "ES256", f"alg is {header.get('alg')!r}"))
+    add(Check("alg is ES256", header.get("alg") == "ES256", f"alg is {shown(header.get('alg'))}"))
     kid = header.get("kid")
     kid_ok = isinstance(kid, str) and rules.KEY_ID_PATTERN.fullmatch(kid) is not None
     add(Check("kid is a 10-character key ID", kid_ok, "kid is missing or malformed"))
-    add(Check("typ is JWT", header.get("typ") == "JWT", f"typ is {header.get('typ')!r}"))
+    add(Check("typ is JWT", header.get("typ") == "JWT", f"typ is {shown(header.get('typ'))}"))
 
     iat, exp = payload.get("iat"), payload.get("exp")
     times_ok = _is_int(iat) and _is_int(exp)
@@ -160,7 +175,7 @@ def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | 
     add(Check("scope is a list of 'METHOD /path' strings", scope_ok, "scope is malformed"))
     audience = payload.get("aud")
     add(Check("aud is an App Store Connect audience", audience in rules.KNOWN_AUDIENCES,
-              f"aud is {audience!r}, expected {rules.AUDIENCE_APP_STORE_CONNECT!r}"))
+              f"aud is {shown(audience)}, expected {shown(rules.AUDIENCE_APP_STORE_CONNECT)}"))
 
     if times_ok:
         assert isinstance(iat, int) and isinstance(exp, int)  # nosec B101

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from xctoken import TokenExpiredError, TokenInvalidError, TokenRequest, mint_token
-from xctoken.inspection import MAX_TOKEN_LENGTH, inspect_token
+from xctoken.inspection import MAX_TOKEN_LENGTH, inspect_token, strict_json
 
 from .helpers import b64url, sign_compact
 
@@ -180,5 +182,40 @@ def test_a_claim_named_twice_is_refused() -> None:
               b'"aud":"appstoreconnect-v1"}'
     token = b64url(b'{"alg":"ES256","kid":"2X9R4HXF34","typ":"JWT"}') + "." + b64url(payload) + "." + \
         b64url(b"x" * 64)
-    with pytest.raises(TokenInvalidError, match="payload names 'exp' twice"):
+    with pytest.raises(TokenInvalidError, match='payload names "exp" twice'):
         inspect_token(token, NOW)
+
+
+def test_details_quote_token_values_as_ascii_json() -> None:
+    # repr() keeps "printable" characters such as U+FE0F raw, and the runner's search for "##["
+    # skips them: every value a detail quotes is JSON with all non-ASCII escaped.
+    report = inspect_token(token_with({"alg": "#\ufe0f#[stop-commands]x", "typ": "J\u200bWT"},
+                                      aud="#\u00ad#vso[task.complete]\u202e"), NOW)
+    details = {c.rule: c.detail for c in report.failures}
+    assert details["alg is ES256"] == 'alg is "#\\ufe0f#[stop-commands]x"'
+    assert details["typ is JWT"] == 'typ is "J\\u200bWT"'
+    assert details["aud is an App Store Connect audience"] == \
+        'aud is "#\\u00ad#vso[task.complete]\\u202e", expected "appstoreconnect-v1"'
+    assert all(c.detail.isascii() for c in report.checks)
+
+
+def test_a_name_twice_is_quoted_as_ascii_json() -> None:
+    payload = '{"iss":"x","#\ufe0f#[x]":1,"#\ufe0f#[x]":2}'.encode()
+    token = b64url(b'{"alg":"ES256"}') + "." + b64url(payload) + "." + b64url(b"x" * 64)
+    with pytest.raises(TokenInvalidError) as raised:
+        inspect_token(token, NOW)
+    assert str(raised.value) == "the token's payload names \"#\\ufe0f#[x]\" twice"
+
+
+def test_strict_json_turns_non_finite_numbers_into_strings() -> None:
+    payload = b'{"iss":"57246542-96fe-1a63-e053-0824d011072a","iat":1,"exp":1e400,"nbf":-1e400,' \
+              b'"aud":"appstoreconnect-v1","x":[{"y":1e999}]}'
+    token = b64url(b'{"alg":"ES256","kid":"2X9R4HXF34","typ":"JWT"}') + "." + b64url(payload) + "." + \
+        b64url(b"x" * 64)
+    report = inspect_token(token, NOW)
+    assert report.claims["exp"] == float("inf")  # the checks see the number: not integer seconds
+    assert "iat and exp are integer seconds" in {c.rule for c in report.failures}
+    strict = strict_json(report.claims)
+    assert isinstance(strict, dict)
+    assert (strict["exp"], strict["nbf"], strict["x"]) == ("Infinity", "-Infinity", [{"y": "Infinity"}])
+    json.dumps(strict, allow_nan=False)  # raises on any non-finite float left
