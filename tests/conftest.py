@@ -5,6 +5,7 @@ Keys are generated at test time; no real (or fake) key is ever committed.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -22,22 +23,50 @@ ISSUER_ID = "57246542-96fe-1a63-e053-0824d011072a"
 KEY_ID = "2X9R4HXF34"
 
 
+# AlgorithmIdentifier { id-ecPublicKey, prime256v1 }
+_EC_P256_ALGORITHM = bytes.fromhex("301306072a8648ce3d020106082a8648ce3d030107")
+
+
+def apple_layout_der(private_key: ec.EllipticCurvePrivateKey) -> bytes:
+    """PKCS#8 the way Apple writes AuthKey_<KEYID>.p8: the inner ECPrivateKey keeps its curve parameters.
+
+    cryptography and OpenSSL leave them out when they write PKCS#8 (the body starts
+    ``MIGHAgEA``); Apple's files carry them (``MIGTAgEA``). Built by hand, from the
+    SEC1 encoding (which has them), so tests see the bytes users really have.
+    """
+    sec1 = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
+                                     serialization.NoEncryption())
+    content = b"\x02\x01\x00" + _EC_P256_ALGORITHM + b"\x04" + bytes([len(sec1)]) + sec1
+    return b"\x30\x81" + bytes([len(content)]) + content
+
+
+def pem_text(der: bytes, label: str = "PRIVATE KEY") -> str:
+    body = base64.b64encode(der).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----\n"
+
+
 @dataclass(frozen=True)
 class TestKey:
-    """A fresh P-256 key and its common renderings."""
+    """A fresh P-256 key and its common renderings.
+
+    ``layout`` "apple" (the default: what users have) renders PKCS#8 as Apple's
+    .p8 files are; "openssl" as cryptography writes it.
+    """
 
     __test__ = False  # a fixture type, not a test class for pytest to collect
     private_key: ec.EllipticCurvePrivateKey
     key_id: str = KEY_ID
+    layout: str = "apple"
 
     @property
     def pem(self) -> str:
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
+        return pem_text(self.der)
 
     @property
     def der(self) -> bytes:
+        if self.layout == "apple":
+            return apple_layout_der(self.private_key)
         return self.private_key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -60,9 +89,15 @@ def test_key() -> TestKey:
     return TestKey(ec.generate_private_key(ec.SECP256R1()))
 
 
+@pytest.fixture(params=["apple", "openssl"])
+def any_layout_key(request: pytest.FixtureRequest) -> TestKey:
+    """Both PKCS#8 layouts, for tests about key forms and masking."""
+    return TestKey(ec.generate_private_key(ec.SECP256R1()), layout=request.param)
+
+
 @pytest.fixture
 def make_key() -> Callable[..., TestKey]:
-    return lambda key_id=KEY_ID: TestKey(ec.generate_private_key(ec.SECP256R1()), key_id)
+    return lambda key_id=KEY_ID, layout="apple": TestKey(ec.generate_private_key(ec.SECP256R1()), key_id, layout)
 
 
 def clean_env(**extra: str) -> dict[str, str]:

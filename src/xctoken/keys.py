@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -77,35 +77,53 @@ class LoadedKey:
 
     private_key: ec.EllipticCurvePrivateKey = field(repr=False)
     form: KeyForm
+    # What was read, for masking only: the DER as decoded, and the input text as given and as repaired.
+    der: bytes = field(default=b"", repr=False, compare=False)
+    given: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def public_key(self) -> ec.EllipticCurvePublicKey:
         return self.private_key.public_key()
 
     def pkcs8_pem(self) -> str:
-        """The key as Apple ships it (``-----BEGIN PRIVATE KEY-----``, 64 columns)."""
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode("ascii")
+        """The key as a .p8 file (``-----BEGIN PRIVATE KEY-----``, 64 columns).
+
+        The PKCS#8 that was read, byte for byte, when it was PKCS#8 (Apple's
+        layout stays Apple's); a SEC1 key is converted.
+        """
+        der = self.der if self.der and _der_structure(self.der) == "PKCS#8" else self.private_key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        return _pem(der, "PRIVATE KEY") + "\n"
 
     def secret_strings(self) -> list[str]:
         """Every rendering of this key worth hiding from a CI log.
 
-        The canonical PKCS#8 and SEC1 PEM texts, each of their base64 lines, and
-        the one-line base64 of their DER bodies and of the whole .p8 file.
+        The renderings of the DER that was actually decoded and of its canonical
+        PKCS#8 and SEC1 re-serializations: PEM texts, each base64 line, the
+        one-line base64 of the DER and of the whole .p8 file (with and without
+        its final newline), and the input text as given and as repaired. They
+        differ: Apple's .p8 keeps the curve parameters inside its ECPrivateKey
+        (the body starts ``MIGTAgEA``), which cryptography leaves out when it
+        writes PKCS#8 (``MIGHAgEA``), so masks made from a re-serialization alone
+        would miss every line of the user's real file.
         """
-        found: list[str] = []
-        for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
-            pem = self.private_key.private_bytes(
-                serialization.Encoding.PEM, fmt, serialization.NoEncryption()
-            ).decode("ascii")
-            body_lines = [line for line in pem.splitlines() if line and not line.startswith("-----")]
-            found.append(pem.strip())
-            found.append("".join(body_lines))
-            found.extend(body_lines)
-            found.append(base64.b64encode(pem.encode("ascii")).decode("ascii"))
+        found = [text.strip() for text in self.given]
+        canonical = [self.private_key.private_bytes(serialization.Encoding.DER, fmt, serialization.NoEncryption())
+                     for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL)]
+        for der in dict.fromkeys([self.der, *canonical]):
+            if not der:
+                continue
+            pem = _pem(der, "EC PRIVATE KEY" if _der_structure(der) == "SEC1" else "PRIVATE KEY")
+            body = base64.b64encode(der).decode("ascii")
+            found += [pem, body, *pem.split("\n")[1:-1]]
+            found += [base64.b64encode(text.encode("ascii")).decode("ascii") for text in (pem, pem + "\n")]
         return list(dict.fromkeys(s for s in found if s))
+
+
+def _pem(der: bytes, label: str) -> str:
+    """PEM text without a final newline, wrapped at 64 columns as Apple and OpenSSL write it."""
+    body = base64.b64encode(der).decode("ascii")
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----"
 
 
 def load_private_key(data: bytes | str) -> LoadedKey:
@@ -135,13 +153,15 @@ def load_private_key(data: bytes | str) -> LoadedKey:
     if raw.startswith(b"\x30") and not _looks_like_text(raw):
         # A DER SEQUENCE ("0" in ASCII): raw DER bytes, read directly.
         return _load_der(raw, KeyForm("DER", "", tuple(repairs)), binary=True)
-    text = _decode_text(raw)
-    text = _undo_text_mangling(text, repairs)
+    given = _decode_text(raw)
+    text = _undo_text_mangling(given, repairs)
     if not text:
         raise KeyLoadError("the private key is empty; " + _NOT_A_KEY_HINT)
     if "-----BEGIN" in text or "-----END" in text:
-        return _load_pem(text, "PEM", repairs)
-    return _load_base64(text, repairs)
+        key = _load_pem(text, "PEM", repairs)
+    else:
+        key = _load_base64(text, repairs)
+    return replace(key, given=tuple(dict.fromkeys((given, text, *key.given))))
 
 
 def _looks_like_text(raw: bytes) -> bool:
@@ -228,7 +248,7 @@ def _load_base64(text: str, repairs: list[str]) -> LoadedKey:
     )
     if der.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"-----"):
         inner_text = _undo_text_mangling(_decode_text(der), repairs)
-        return _load_pem(inner_text, "base64 of a PEM file", repairs)
+        return replace(_load_pem(inner_text, "base64 of a PEM file", repairs), given=(inner_text,))
     if der.startswith(b"\x30"):
         return _load_der(der, KeyForm("base64 DER", "", tuple(repairs)))
     raise KeyLoadError(
@@ -264,7 +284,7 @@ def _load_der(der: bytes, form: KeyForm, binary: bool = False) -> LoadedKey:
             f"the private key is an EC key on curve {key.curve.name}; App Store Connect keys use "
             "P-256 (prime256v1): use the AuthKey_<KEYID>.p8 file Apple gave you"
         )
-    return LoadedKey(key, KeyForm(form.encoding, structure, form.repairs))
+    return LoadedKey(key, KeyForm(form.encoding, structure, form.repairs), der=der)
 
 
 def _der_structure(der: bytes) -> str:

@@ -27,10 +27,10 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ACT = ROOT / ".ci" / "tools" / "bin" / "act"
 RUNNER_IMAGE = "xctoken-standin/act-runner:ubuntu-like-2"  # as .ci/provision.sh builds it
 # Any of these in the log is a leak: a whole ES256 token (header segment, dot, payload),
-# a P-256 PKCS#8 or SEC1 key body, or the base64 of a PEM file.
+# a P-256 PKCS#8 (either layout) or SEC1 key body, or the base64 of a PEM file.
 LEAK_PATTERNS = {
     "token": re.compile(r"eyJhbGciOiJFUzI1NiIs[A-Za-z0-9_-]*\.eyJ"),
-    "PKCS#8 key body": re.compile(r"MIGHAgEAMBMGByqGSM49"),
+    "PKCS#8 key body": re.compile(r"MIG[HT]AgEAMBMGByqGSM49"),  # cryptography's layout, Apple's
     "SEC1 key body": re.compile(r"MHcCAQEEI"),
     "base64 PEM": re.compile(r"LS0tLS1CRUdJTi"),
 }

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from conftest import apple_layout_der, pem_text
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -25,8 +26,13 @@ from .helpers import assert_no_leak, key_renderings, material_renderings
 # One key per module: generating keys is the slow part, and every row compares against it.
 KEY = ec.generate_private_key(ec.SECP256R1())
 NUMBERS = KEY.public_key().public_numbers()
-PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                        serialization.NoEncryption()).decode()
+# Apple's .p8 layout (the inner ECPrivateKey keeps its curve parameters: MIGTAgEA...) is the
+# key users have; cryptography writes PKCS#8 without them (MIGHAgEA...). Every row runs on both.
+APPLE_DER = apple_layout_der(KEY)
+APPLE_PEM = pem_text(APPLE_DER)
+OPENSSL_PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+PEM = APPLE_PEM
 SEC1_PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                              serialization.NoEncryption()).decode()
 DER = KEY.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
@@ -38,7 +44,7 @@ BODY = "".join(line for line in PEM.splitlines() if not line.startswith("-----")
 EC_PARAMETERS = ("-----BEGIN EC PARAMETERS-----\n"
                  + base64.b64encode(bytes.fromhex("06082a8648ce3d030107")).decode()
                  + "\n-----END EC PARAMETERS-----\n")
-SECRETS = key_renderings(KEY)
+SECRETS = key_renderings(KEY) + material_renderings(APPLE_PEM) + material_renderings(APPLE_DER)
 
 
 def b64(data: str | bytes) -> str:
@@ -66,40 +72,47 @@ class Accepted:
     form: KeyForm
 
 
-ACCEPTED = [
-    Accepted("PKCS#8 PEM (Apple's .p8)", PEM, KeyForm("PEM", "PKCS#8")),
-    Accepted("PKCS#8 PEM as bytes", PEM.encode(), KeyForm("PEM", "PKCS#8")),
-    Accepted("SEC1 EC PRIVATE KEY PEM", SEC1_PEM, KeyForm("PEM", "SEC1")),
-    Accepted("SEC1 after an EC PARAMETERS block", EC_PARAMETERS + SEC1_PEM, KeyForm("PEM", "SEC1")),
-    Accepted("literal \\n escapes", PEM.replace("\n", "\\n"),
-             KeyForm("PEM", "PKCS#8", ("literal \\n escapes expanded",))),
-    Accepted("CRLF line ends", PEM.replace("\n", "\r\n").encode(), KeyForm("PEM", "PKCS#8", ("CRLF line ends",))),
-    Accepted("UTF-8 BOM as bytes", b"\xef\xbb\xbf" + PEM.encode(),
-             KeyForm("PEM", "PKCS#8", ("byte order mark removed",))),
-    Accepted("UTF-8 BOM as str", "\ufeff" + PEM, KeyForm("PEM", "PKCS#8", ("byte order mark removed",))),
-    Accepted("double quotes and whitespace", '  "' + PEM + '"\n\n',
-             KeyForm("PEM", "PKCS#8", ("surrounding quotes removed",))),
-    Accepted("single quotes", "'" + PEM.strip() + "'", KeyForm("PEM", "PKCS#8", ("surrounding quotes removed",))),
-    Accepted("flattened onto one line", PEM.strip().replace("\n", " "),
-             KeyForm("PEM", "PKCS#8", ("flattened onto one line",))),
-    Accepted("body not wrapped at 64 columns", one_long_body_line(PEM),
-             KeyForm("PEM", "PKCS#8", ("not wrapped at 64 columns",))),
-    Accepted("base64 of the .p8 file, one line", b64(PEM), KeyForm("base64 of a PEM file", "PKCS#8")),
-    Accepted("base64 of the .p8 file, wrapped at 76 like base64(1)", "\n".join(textwrap.wrap(b64(PEM), 76)) + "\n",
-             KeyForm("base64 of a PEM file", "PKCS#8", ("wrapped base64",))),
-    Accepted("base64 without '=' padding", b64(PEM).rstrip("="), KeyForm("base64 of a PEM file", "PKCS#8")),
-    Accepted("bare base64 DER body, no header", BODY, KeyForm("base64 DER", "PKCS#8")),
-    Accepted("raw DER bytes", DER, KeyForm("DER", "PKCS#8")),
-    Accepted("raw SEC1 DER bytes", SEC1_DER, KeyForm("DER", "SEC1")),
-    Accepted("base64 of a PEM with CRLF", b64(PEM.replace("\n", "\r\n")),
-             KeyForm("base64 of a PEM file", "PKCS#8", ("CRLF line ends",))),
-]
+def accepted_rows(PEM: str, DER: bytes, layout: str) -> list[Accepted]:  # noqa: N803 - the table's names
+    BODY = "".join(line for line in PEM.splitlines() if not line.startswith("-----"))  # noqa: N806
+    rows = [
+        Accepted("PKCS#8 PEM", PEM, KeyForm("PEM", "PKCS#8")),
+        Accepted("PKCS#8 PEM as bytes", PEM.encode(), KeyForm("PEM", "PKCS#8")),
+        Accepted("SEC1 EC PRIVATE KEY PEM", SEC1_PEM, KeyForm("PEM", "SEC1")),
+        Accepted("SEC1 after an EC PARAMETERS block", EC_PARAMETERS + SEC1_PEM, KeyForm("PEM", "SEC1")),
+        Accepted("literal \\n escapes", PEM.replace("\n", "\\n"),
+                 KeyForm("PEM", "PKCS#8", ("literal \\n escapes expanded",))),
+        Accepted("CRLF line ends", PEM.replace("\n", "\r\n").encode(), KeyForm("PEM", "PKCS#8", ("CRLF line ends",))),
+        Accepted("UTF-8 BOM as bytes", b"\xef\xbb\xbf" + PEM.encode(),
+                 KeyForm("PEM", "PKCS#8", ("byte order mark removed",))),
+        Accepted("UTF-8 BOM as str", "\ufeff" + PEM, KeyForm("PEM", "PKCS#8", ("byte order mark removed",))),
+        Accepted("double quotes and whitespace", '  "' + PEM + '"\n\n',
+                 KeyForm("PEM", "PKCS#8", ("surrounding quotes removed",))),
+        Accepted("single quotes", "'" + PEM.strip() + "'", KeyForm("PEM", "PKCS#8", ("surrounding quotes removed",))),
+        Accepted("flattened onto one line", PEM.strip().replace("\n", " "),
+                 KeyForm("PEM", "PKCS#8", ("flattened onto one line",))),
+        Accepted("body not wrapped at 64 columns", one_long_body_line(PEM),
+                 KeyForm("PEM", "PKCS#8", ("not wrapped at 64 columns",))),
+        Accepted("base64 of the .p8 file, one line", b64(PEM), KeyForm("base64 of a PEM file", "PKCS#8")),
+        Accepted("base64 of the .p8 file, wrapped at 76 like base64(1)", "\n".join(textwrap.wrap(b64(PEM), 76)) + "\n",
+                 KeyForm("base64 of a PEM file", "PKCS#8", ("wrapped base64",))),
+        Accepted("base64 without '=' padding", b64(PEM).rstrip("="), KeyForm("base64 of a PEM file", "PKCS#8")),
+        Accepted("bare base64 DER body, no header", BODY, KeyForm("base64 DER", "PKCS#8")),
+        Accepted("raw DER bytes", DER, KeyForm("DER", "PKCS#8")),
+        Accepted("raw SEC1 DER bytes", SEC1_DER, KeyForm("DER", "SEC1")),
+        Accepted("base64 of a PEM with CRLF", b64(PEM.replace("\n", "\r\n")),
+                 KeyForm("base64 of a PEM file", "PKCS#8", ("CRLF line ends",))),
+    ]
+    return [Accepted(f"{row.name} [{layout}]", row.data, row.form) for row in rows]
+
+
+ACCEPTED = accepted_rows(APPLE_PEM, APPLE_DER, "apple layout") + accepted_rows(OPENSSL_PEM, DER, "openssl layout")
 
 
 def test_fixture_shapes_are_what_the_table_claims() -> None:
     # The rows above only test something if the inputs really have these shapes.
     assert PEM.startswith("-----BEGIN PRIVATE KEY-----\n") and SEC1_PEM.startswith("-----BEGIN EC PRIVATE KEY-----")
-    assert b64(PEM).endswith("=")  # so the unpadded row really lost padding
+    # so the unpadded row really lost padding in one layout (Apple's .p8 is 258 bytes: no padding)
+    assert b64(OPENSSL_PEM).endswith("=") and not b64(APPLE_PEM).endswith("=")
     assert max(len(line) for line in one_long_body_line(PEM).splitlines()) > 64
     assert len(textwrap.wrap(b64(PEM), 76)) > 1
 
@@ -111,6 +124,18 @@ def test_accepted_form_loads_the_same_key(case: Accepted) -> None:
     assert loaded.form == case.form
     assert_no_leak(loaded.form.describe(), SECRETS)
     assert_no_leak(repr(loaded), SECRETS)
+
+
+def test_fixture_keys_have_both_layouts() -> None:
+    assert APPLE_PEM.splitlines()[1].startswith("MIGTAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBHkwdwIBAQQg")
+    assert OPENSSL_PEM.splitlines()[1].startswith("MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg")
+
+
+@pytest.mark.parametrize("pem", [APPLE_PEM, OPENSSL_PEM], ids=["apple", "openssl"])
+def test_loaded_key_renders_the_pkcs8_it_was_given(pem: str) -> None:
+    loaded = load_private_key(b64(pem))
+    assert loaded.pkcs8_pem() == pem  # Apple's layout stays Apple's, byte for byte
+    assert load_private_key(SEC1_PEM).pkcs8_pem() == OPENSSL_PEM  # SEC1 is converted
 
 
 def test_loaded_key_renders_canonical_pkcs8() -> None:
@@ -255,8 +280,10 @@ def test_leak_helper_catches_a_leak() -> None:
 @st.composite
 def mangled_keys(draw: st.DrawFn) -> bytes | str:
     """The valid key after any pile-up of the things shells and secret stores do to it."""
-    layout = draw(st.sampled_from(["apple", "rewrap", "flatten"]))
-    if layout == "apple":
+    PEM = draw(st.sampled_from([APPLE_PEM, OPENSSL_PEM]))  # noqa: N806
+    BODY = "".join(line for line in PEM.splitlines() if not line.startswith("-----"))  # noqa: N806
+    layout = draw(st.sampled_from(["as-written", "rewrap", "flatten"]))
+    if layout == "as-written":
         text = PEM
     elif layout == "rewrap":
         width = draw(st.integers(min_value=4, max_value=300))

@@ -60,6 +60,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from conftest import apple_layout_der, pem_text
+
 RUN = 16
 _JWT = re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{40,}")
 _ARMOR = re.compile(r"-----(BEGIN|END) [A-Z0-9 ]+-----")
@@ -80,20 +82,47 @@ def _b64url(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class Canary:
-    """A fresh key made for one test (P-256 unless told), and everything that would betray it."""
+    """A fresh key made for one test (P-256 unless told), and everything that would betray it.
+
+    Its PKCS#8 is Apple's layout by default (``layout="apple"``: the inner
+    ECPrivateKey keeps its curve parameters, as in the .p8 files users have);
+    ``layout="openssl"`` renders it as cryptography writes it. Both layouts'
+    renderings count as leaks whichever is used.
+    """
 
     private_key: Any = field(repr=False)
+    layout: str = "apple"
 
     @classmethod
-    def new(cls) -> Canary:
-        return cls(ec.generate_private_key(ec.SECP256R1()))
+    def new(cls, layout: str = "apple") -> Canary:
+        return cls(ec.generate_private_key(ec.SECP256R1()), layout)
+
+    def _apple(self, fmt: serialization.PrivateFormat) -> bool:
+        return (fmt == serialization.PrivateFormat.PKCS8 and self.layout == "apple"
+                and isinstance(self.private_key, ec.EllipticCurvePrivateKey))
 
     def pem(self, fmt: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8) -> str:
+        if self._apple(fmt):
+            return pem_text(apple_layout_der(self.private_key))
         return self.private_key.private_bytes(serialization.Encoding.PEM, fmt,
                                               serialization.NoEncryption()).decode("ascii")
 
     def der(self, fmt: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8) -> bytes:
+        if self._apple(fmt):
+            return apple_layout_der(self.private_key)
         return self.private_key.private_bytes(serialization.Encoding.DER, fmt, serialization.NoEncryption())
+
+    def renderings(self) -> list[tuple[str, bytes]]:
+        """(PEM, DER) of every layout this key can be stored in."""
+        found = []
+        for layout in ("apple", "openssl"):
+            for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
+                other = Canary(self.private_key, layout)
+                try:
+                    found.append((other.pem(fmt), other.der(fmt)))
+                except ValueError:  # Ed25519 has no "traditional" form
+                    continue
+        return list(dict.fromkeys(found))
 
     @property
     def public_key(self) -> Any:
@@ -103,11 +132,7 @@ class Canary:
         """Every byte string whose presence in output means the key leaked."""
         renderings: list[str] = []
         lines: list[str] = []
-        for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
-            try:
-                pem, der = self.pem(fmt), self.der(fmt)
-            except ValueError:  # Ed25519 has no "traditional" form
-                continue
+        for pem, der in self.renderings():
             body = "".join(line for line in pem.splitlines() if not _ARMOR.fullmatch(line))
             lines += [line for line in pem.splitlines() if line and not _ARMOR.fullmatch(line)]
             renderings += [body, _b64url(der), _b64(pem.encode()), _b64(pem.encode().rstrip(b"\n")),
@@ -188,6 +213,41 @@ def _contains_any(data: bytes, needles: Iterable[bytes]) -> bytes | None:
         if needle in data:
             return needle
     return None
+
+
+_AZURE_SECRET = "##vso[task.setsecret]"
+
+
+def registered_masks(*streams: bytes) -> list[str]:
+    """The values a runner would mask after reading these streams.
+
+    GitHub's ``::add-mask::`` (escaped %25 %0D %0A) and Azure's
+    ``##vso[task.setsecret]`` (escaped %AZP25 %0D %0A) lines; a multi-line value
+    is masked line by line as well, as both runners do.
+    """
+    masks: list[str] = []
+    for stream in streams:
+        for line in stream.decode("utf-8", "replace").split("\n"):
+            line = line.strip()
+            for prefix, percent in ((ADD_MASK.decode(), "%25"), (_AZURE_SECRET, "%AZP25")):
+                if line.startswith(prefix):
+                    value = line[len(prefix):].replace("%0D", "\r").replace("%0A", "\n").replace(percent, "%")
+                    masks += [value, *(part for part in re.split(r"[\r\n]+", value) if part)]
+    return masks
+
+
+def as_the_runner_shows(text: str, masks: Iterable[str]) -> str:
+    """``text`` with every registered mask replaced by ``***``, longest first, as the runner's masker does."""
+    for mask in sorted(set(masks), key=len, reverse=True):
+        if mask:
+            text = text.replace(mask, "***")
+    return text
+
+
+def unmasked_key_material(text: str, masks: Iterable[str], canary: Canary) -> list[str]:
+    """Key fragments still readable in ``text`` (a later step printing the key) once the masks apply."""
+    shown = as_the_runner_shows(text, masks).encode()
+    return sorted(fragment.decode() for fragment in canary.fragments() if fragment in shown)
 
 
 def _without_mask_lines(data: bytes) -> bytes:
