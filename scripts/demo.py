@@ -51,7 +51,8 @@ def main() -> int:
 
     step("the demo key is deleted. With your real key, the same job is:")
     print("  export ISSUER_ID=<issuer id> KEY_ID=<key id> KEY_DIR=<dir with AuthKey_<key id>.p8>")
-    print('  curl -H "Authorization: Bearer $(xctoken generate)" https://api.appstoreconnect.apple.com/v1/apps')
+    print("  token=$(xctoken generate)")
+    print("  printf 'Authorization: Bearer %s\\n' \"$token\" | curl -fsS -H @- https://api.appstoreconnect.apple.com/v1/apps")
     return 0
 
 

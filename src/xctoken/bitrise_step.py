@@ -23,8 +23,9 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
-from .console import exit_on_sigterm
+from .console import guard_process, inert, printable, settle_streams
 from .errors import ConfigError, XctokenError
 from .keyfiles import KeyFiles, remove_empty_dirs, remove_files, write_key_files, write_launchers
 from .ondemand import TOOLS, job_variables, parse_tools, python_launcher, tool_variables
@@ -126,31 +127,48 @@ def configure(inputs: StepInputs, env: Mapping[str, str], work_dir: Path, made: 
 
 
 def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    exit_on_sigterm()
+    guard_process()
     args = sys.argv[1:] if argv is None else argv
     environ = os.environ if env is None else env
     if len(args) != 1:
         sys.stderr.write("xctoken: error: usage: step.py WORK_DIR (run by bitrise/step.sh)\n")
         return 2
-    work_dir = Path(args[0])
+    try:
+        return _run(environ, Path(args[0]))
+    finally:
+        settle_streams()
+
+
+def _run(environ: Mapping[str, str], work_dir: Path) -> int:
     made: list[Path] = []
     try:
         lines = configure(read_inputs(environ), environ, work_dir, made)
     except XctokenError as error:
         _undo(made, work_dir)
-        sys.stderr.write(f"xctoken: error: {error}\n")
+        _write(sys.stderr, f"xctoken: error: {error}")
         return error.exit_code
     except Exception as error:  # noqa: BLE001 - a bug must still not print key material
         _undo(made, work_dir)
-        sys.stderr.write(f"xctoken: error: internal error ({type(error).__name__}); please report it (details "
-                         "are not shown because they could contain key material)\n")
+        _write(sys.stderr, f"xctoken: error: internal error ({type(error).__name__}); please report it "
+                           "(details are not shown because they could contain key material)")
         return 1
     except BaseException:
         _undo(made, work_dir)  # cancelled (SIGTERM, Ctrl-C): nothing of the key outlives the step
         raise
     for line in lines:
-        sys.stdout.write(line + "\n")
+        # Paths and warnings are the user's text: one line each, never a log command.
+        _write(sys.stdout, line)
     return 0
+
+
+def _write(stream: TextIO | None, line: str) -> None:
+    """One line of the step's log: the user's text (paths, warnings) never acts as a log command."""
+    if stream is None:
+        return
+    try:
+        stream.write(inert(printable(line)) + "\n")
+    except (OSError, ValueError):
+        pass
 
 
 def _undo(made: list[Path], work_dir: Path) -> None:

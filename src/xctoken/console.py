@@ -3,8 +3,9 @@
 - :func:`printable`: a value (a path, a claim) shown on one line, with every character a
   terminal or a CI log reader could act on escaped.
 - :func:`inert`: text printed into a CI log can never act as a log command.
-- :func:`exit_on_sigterm`: a cancelled run (CI runners stop a step with SIGTERM)
-  unwinds like an exception, so temporary and key files are removed on the way out.
+- :func:`guard_process`: a cancelled run (CI runners stop a step with SIGTERM; a closed
+  terminal sends SIGHUP) unwinds like an exception, so temporary and key files are
+  removed on the way out, and a crash leaves no core file holding the key.
 """
 
 from __future__ import annotations
@@ -56,10 +57,45 @@ def inert(text: str) -> str:
     return _DOUBLE_HASH.sub(lambda _: "\\u0023", _UNSAFE_IN_TEXT.sub(_escape, text))
 
 
+def settle_streams() -> None:
+    """Flush stdout and stderr; if one cannot take it (closed reader, full disk), drop what is left.
+
+    Python would otherwise fail flushing at exit and print a traceback (exit 120)
+    after the run has already reported its outcome.
+    """
+    import os
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None:
+            continue
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+            except (OSError, ValueError):
+                pass
+
+
 def _raise_exit(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def exit_on_sigterm() -> None:
-    """Turn SIGTERM into ``SystemExit(143)`` so ``finally`` and cleanup handlers run."""
+def guard_process() -> None:
+    """Prepare a process that will hold the key.
+
+    SIGTERM and SIGHUP become ``SystemExit(143)`` / ``SystemExit(129)``, so
+    ``finally`` and cleanup handlers run (SIGINT already raises KeyboardInterrupt:
+    exit 130). Core dumps are switched off: a core file is a copy of memory, key
+    included, written where anyone who can read the directory finds it.
+    """
     signal.signal(signal.SIGTERM, _raise_exit)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, _raise_exit)
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):  # Windows has no resource module
+        pass

@@ -70,14 +70,34 @@ def make_private_dir(path: Path, owner: Owner | None) -> None:
         fd = os.open(path, os.O_RDONLY | _DIRECTORY | _NOFOLLOW)
     except OSError as error:
         reason = "it is a symbolic link or not a directory; remove it" if path.is_symlink() or \
-            (path.exists() and not path.is_dir()) else error.strerror
+            (path.exists() and not path.is_dir()) else f"{error.strerror}{_ROOT_HINT if _as_root() else ''}"
         raise OutputError(f"cannot create the private directory {path}: {reason}") from None
     try:
         _set_owner_and_mode(fd, owner, 0o700)
     except OSError as error:
-        raise OutputError(f"cannot make {path} private: {error.strerror}") from None
+        _remove_empty(path)
+        raise OutputError(f"cannot make {path} private: {error.strerror}{_ROOT_HINT if _as_root() else ''}") \
+            from None
     finally:
         os.close(fd)
+
+
+# Root without CAP_CHOWN / CAP_DAC_OVERRIDE (docker run --cap-drop ALL) can neither write in
+# the runner user's directory nor hand a file over to that user.
+_ROOT_HINT = ("; this container runs as root without the capabilities to write files for the runner's "
+              "user (--cap-drop?): set mint-on-demand: false (one token, no key file), or use the "
+              "portable action (xctoken/xctoken-action/portable)")
+
+
+def _as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _remove_empty(path: Path) -> None:
+    try:
+        path.rmdir()  # only if this run made it and nothing is in it
+    except OSError:
+        pass
 
 
 def hand_over(path: Path, owner: Owner | None, mode: int = 0o600) -> None:

@@ -72,7 +72,7 @@ class RunnerHost:
         return self.work / "xctoken-action" / "xctoken-action"
 
     def run_action(self, image: str, inputs: dict[str, str], extra_env: dict[str, str] | None = None,
-                   ) -> subprocess.CompletedProcess[str]:
+                   docker_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
         """`docker run` as the runner writes it: names on the command line, values in the environment."""
         container_env = {
             "GITHUB_OUTPUT": "/github/file_commands/output", "GITHUB_ENV": "/github/file_commands/env",
@@ -86,7 +86,7 @@ class RunnerHost:
         container_env.update(extra_env or {})
         # The step's variables reach the container through this process's environment, PATH
         # and HOME included, so docker itself is called by its absolute path.
-        argv = [shutil.which("docker") or "docker", "run", "--rm", "--workdir", "/github/workspace"]
+        argv = [shutil.which("docker") or "docker", "run", "--rm", *docker_args, "--workdir", "/github/workspace"]
         for name in container_env:
             argv += ["-e", name]
         argv += ["-e", "GITHUB_ACTIONS=true", "-e", "CI=true",

@@ -133,6 +133,26 @@ def test_mint_on_demand_false_leaves_nothing_for_later_steps(action_image: str, 
     assert host.later_step("command -v xctoken").returncode != 0
 
 
+@pytest.mark.parametrize("temp_mode", [0o755, 0o777])
+def test_without_capabilities_the_action_fails_cleanly_and_leaves_nothing(action_image: str, host: RunnerHost,
+                                                                         test_key: AscKey, temp_mode: int) -> None:
+    """--cap-drop ALL (a hardened runner): root cannot write in, or hand files to, the runner's user.
+
+    With a world-writable RUNNER_TEMP the directory can be made but not handed over; it must not
+    stay behind, root-owned, to break a later run as the runner's user (the portable action)."""
+    host.temp.chmod(temp_mode)
+    result = host.run_action(action_image, team_inputs(test_key), docker_args=("--cap-drop", "ALL"))
+    assert result.returncode == 7, result.stdout[-1500:]
+    errors = [c for c in parse_workflow_commands(result.stdout) if c.command == "error"]
+    assert len(errors) == 1 and "mint-on-demand: false" in errors[0].data
+    assert all(host.file_command(n) == "" for n in ("output", "env", "summary", "path"))
+    assert not (host.temp / "xctoken").exists()
+    # and the same job can still use the action without key files
+    plain = host.run_action(action_image, team_inputs(test_key, **{"mint-on-demand": "false"}),
+                            docker_args=("--cap-drop", "ALL"))
+    assert plain.returncode == 0, plain.stdout[-1500:]
+
+
 def test_errors_leave_no_record(action_image: str, host: RunnerHost, test_key: AscKey) -> None:
     inputs = team_inputs(test_key, **{"private-key": base64.b64encode(b"not a key").decode(),
                                       "write-key-file": "true"})

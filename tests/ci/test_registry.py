@@ -93,7 +93,9 @@ def test_output_only_goes_with_stdout_adapters(test_key: TestKey, tmp_path) -> N
 
 
 @pytest.mark.parametrize("name", ["PATH", "HOME", "BASH_ENV", "LD_PRELOAD", "DYLD_INSERT_LIBRARIES", "path",
-                                  "NODE_OPTIONS", "IFS", "GITHUB_TOKEN"])
+                                  "NODE_OPTIONS", "IFS", "GITHUB_TOKEN", "INPUT_TOKEN", "PYTHONHOME",
+                                  "JAVA_TOOL_OPTIONS", "GIT_SSH_COMMAND", "HTTPS_PROXY", "https_proxy",
+                                  "ALL_PROXY", "NO_PROXY", "GIT_CONFIG_COUNT", "RUBYOPT"])
 def test_names_every_step_relies_on_are_refused(name: str) -> None:
     with pytest.raises(ConfigError, match="every later step relies on"):
         check_name(name, "Some CI")

@@ -279,6 +279,31 @@ def test_parse_duration_units() -> None:
     assert [parse_duration(v) for v in ("90", "90s", "3m", "2h", "1d")] == [90, 90, 180, 7200, 86400]
 
 
+# Python's \d and int() take every Unicode decimal digit: Arabic-Indic, Devanagari, fullwidth, ...
+NON_ASCII_DIGITS = ["\u0661\u0662\u0660\u0660", "\uff11\uff12\uff10\uff10", "\uff12\uff10m",
+                    "\u0967\u0968\u0966\u0966s", "1\u0662\u0660\u0660", "\U0001d7cf\U0001d7d0m"]
+
+
+@pytest.mark.parametrize("value", NON_ASCII_DIGITS)
+def test_durations_take_only_ascii_digits(value: str) -> None:
+    with pytest.raises(ConfigError, match="whole number of seconds") as caught:
+        parse_duration(value, "--min-valid")
+    assert "non-ASCII characters" in str(caught.value) and value not in str(caught.value)
+    refused("lifetime must be a whole number", lifetime=value)
+    refused("clock skew must be a whole number", lifetime=1200, clock_skew=value)
+
+
+@pytest.mark.parametrize("key_id", ["\uff12X9R4HXF34", "\u0662X9R4HXF34", "2X9R4HXF3\u0664", "2X9R4HXF3\u212a"])
+def test_key_ids_take_only_ascii(key_id: str) -> None:
+    refused("10 upper-case letters or digits", key_id=key_id)
+
+
+@pytest.mark.parametrize("issuer", [ISSUER.replace("5", "\u0665"), ISSUER.replace("a", "\uff41"),
+                                    ISSUER.replace("2", "\uff12")])
+def test_issuer_ids_take_only_ascii_hex(issuer: str) -> None:
+    refused("8-4-4-4-12 hex", issuer_id=issuer)
+
+
 @settings(max_examples=150, deadline=None)
 @given(lifetime=st.integers(min_value=1, max_value=MAX_LIFETIME), data=st.data(),
        now=st.integers(min_value=MAX_CLOCK_SKEW, max_value=2**34))

@@ -187,6 +187,24 @@ def test_library_reprs_hide_the_token_and_key(canary: Canary) -> None:
     assert find_leaks(Capture(stderr=shown), canary, extra_tokens=[token.value.encode()]) == []
 
 
+def test_the_reprs_of_what_the_edges_hold_hide_the_token_and_key(canary: Canary) -> None:
+    """What a debugger or an error reporter with locals would print: the export job, the action's
+    and the Bitrise step's inputs, a resolved configuration."""
+    from xctoken import TokenRequest, load_private_key, mint_token
+    from xctoken.action import read_inputs as action_inputs
+    from xctoken.bitrise_step import read_inputs as step_inputs
+    from xctoken.ci import ExportJob
+
+    pem = canary.pem()
+    key = load_private_key(pem)
+    token = mint_token(TokenRequest(key_id=GOOD_KEY_ID, issuer_id=GOOD_ISSUER), key)
+    job = ExportJob("APP_STORE_CONNECT_TOKEN", token, {"ASC_PRIVATE_KEY": pem}, key)
+    shown = " ".join([repr(job), repr(action_inputs({"INPUT_PRIVATE-KEY": pem, "INPUT_KEY-ID": GOOD_KEY_ID})),
+                      repr(step_inputs({"private_key": pem, "key_id": GOOD_KEY_ID}))]).encode()
+    assert GOOD_KEY_ID.encode() in shown  # the reprs say something useful
+    assert find_leaks(Capture(stderr=shown), canary, extra_tokens=[token.value.encode()]) == []
+
+
 def test_action_key_files_hold_the_key_and_nothing_else_does(canary: Canary, tmp_path) -> None:
     if not action_available():
         pytest.skip("the GitHub action (xctoken.action) does not exist yet")
