@@ -28,17 +28,16 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
-from .claims import TokenRequest
 from .errors import ConfigError
 from .keys import LoadedKey
-from .signing import Signer, Token
+from .signing import AnyRequest, Signer, Token
 
 DEFAULT_MARGIN = 60.0
 _HTTPX_CLASSES: dict[type, type] = {}
 
 
 class TokenAuth:
-    """Signs App Store Connect tokens on demand for an HTTP client.
+    """Signs tokens (App Store Connect, or any service profile) on demand for an HTTP client.
 
     >>> auth = TokenAuth.from_env()            # ASC_* variables, as `xctoken generate` reads them
     >>> requests.get(url, auth=auth)           # or httpx.Client(auth=auth)
@@ -52,10 +51,10 @@ class TokenAuth:
             _HTTPX_CLASSES[httpx.Auth] = type("TokenAuth", (TokenAuth, httpx.Auth), {"__module__": __name__})
         return super().__new__(_HTTPX_CLASSES[httpx.Auth])
 
-    def __init__(self, request: TokenRequest, key: LoadedKey, *, margin: float = DEFAULT_MARGIN,
+    def __init__(self, request: AnyRequest, key: LoadedKey, *, margin: float = DEFAULT_MARGIN,
                  clock: Callable[[], float] = time.time) -> None:
         self._signer = Signer(request, key)
-        fresh = request.lifetime - request.clock_skew
+        fresh = int(request.lifetime or 0) - int(request.clock_skew)
         if not 0 <= margin < fresh:
             raise ConfigError(f"the margin must be at least 0 and shorter than a fresh token lives ({fresh} s)")
         self._margin = margin
@@ -82,7 +81,7 @@ class TokenAuth:
         """The current token, signed anew if it has less than the margin left."""
         with self._lock:
             now = self._clock()
-            if self._token is None or int(self._token.claims["exp"]) - now < self._margin:  # type: ignore[call-overload]
+            if self._token is None or self._token.expires - now < self._margin:
                 self._token = self._signer.sign(now)
             return self._token
 

@@ -25,6 +25,7 @@ import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,14 +34,17 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from .claims import fixed_claims, parse_duration
 from .errors import ConfigError, OutputError, TokenInvalidError
-from .files import write_secret_file
+from .files import check_output_path, write_secret_file
 from .inspection import split_token
 from .signing import Signer, Token
+
+if TYPE_CHECKING:
+    from .services import Reuse
 
 DEFAULT_MIN_VALID = 5 * 60
 # A cached token is a few hundred bytes; anything much larger is not ours.
 _MAX_CACHE_BYTES = 16 * 1024
-_CLAIMS_SET_AT_SIGNING = ("iat", "exp")
+_CLAIMS_SET_AT_SIGNING = ("iat", "exp", "jti")
 
 
 def cache_directory(env: Mapping[str, str]) -> Path:
@@ -51,7 +55,8 @@ def cache_directory(env: Mapping[str, str]) -> Path:
     """
     explicit = env.get("XCTOKEN_CACHE_DIR", "").strip()
     if explicit:
-        return Path(explicit).expanduser()
+        # Key text there would be quoted in the "not caching" warning and become directory names.
+        return Path(check_output_path(explicit, "XCTOKEN_CACHE_DIR")).expanduser()
     runner_temp = env.get("RUNNER_TEMP", "").strip()
     if runner_temp and env.get("GITHUB_ACTIONS") == "true":
         return Path(runner_temp) / "xctoken" / "cache"
@@ -71,7 +76,7 @@ def cache_directory(env: Mapping[str, str]) -> Path:
 def parse_min_valid(value: str | int | None, signer: Signer) -> int:
     """Validate ``--min-valid`` against what a fresh token lives (lifetime minus clock skew)."""
     seconds = DEFAULT_MIN_VALID if value is None else parse_duration(value, "--min-valid")
-    fresh = signer.request.lifetime - signer.request.clock_skew
+    fresh = int(signer.request.lifetime or 0) - int(signer.request.clock_skew)
     if seconds >= fresh:
         raise ConfigError(f"--min-valid {seconds} s is not shorter than a fresh token lives ({fresh} s: the "
                           "lifetime minus the clock skew), so no token could ever be reused; lower --min-valid")
@@ -144,10 +149,19 @@ def reusable(value: str, signer: Signer, now: int, min_valid: int) -> Token | No
     settled = {k: v for k, v in claims.items() if k not in _CLAIMS_SET_AT_SIGNING}
     if settled != fixed_claims(signer.request):
         return None
-    iat, exp = claims.get("iat"), claims.get("exp")
-    if not (type(iat) is int and type(exp) is int and exp - iat == signer.request.lifetime):
+    lifetime = int(signer.request.lifetime or 0)
+    iat = claims.get("iat")
+    exp = claims.get("exp", iat + lifetime if type(iat) is int and "exp" not in signer.claims_template else None)
+    if not (type(iat) is int and type(exp) is int and exp - iat == lifetime):
         return None
-    if iat > now or exp - now < min_valid:
+    if iat > now or exp <= now:
+        return None
+    reuse = _reuse_rule(signer)
+    age = now - iat
+    if reuse is not None and reuse.max_age is not None and age > reuse.max_age:
+        return None  # APNs: one token for up to 50 minutes, then a new one
+    young = reuse is not None and age < reuse.min_age  # APNs: never a new token within 20 minutes
+    if exp - now < min_valid and not young:
         return None
     # Verified with cryptography, not inspection.verify_signature: PyJWT's import would cost
     # every cached call more than the verification itself.
@@ -156,7 +170,14 @@ def reusable(value: str, signer: Signer, now: int, min_valid: int) -> Token | No
         signer.public_key.verify(der, value.rsplit(".", 1)[0].encode("ascii"), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         return None
-    return Token(value, signer.header, claims)  # the header was checked equal to the signer's
+    # The header was checked equal to the signer's.
+    return Token(value, signer.header, claims, signer.service, None if "exp" in claims else exp)
+
+
+def _reuse_rule(signer: Signer) -> Reuse | None:
+    from .claims import TokenRequest
+
+    return None if isinstance(signer.request, TokenRequest) else signer.request.profile.reuse
 
 
 def cached_or_new(signer: Signer, env: Mapping[str, str], min_valid: int,

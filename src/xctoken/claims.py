@@ -11,8 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .services import ServiceRequest
 
 AUDIENCE_APP_STORE_CONNECT = "appstoreconnect-v1"
 AUDIENCE_ENTERPRISE = "apple-developer-enterprise-v1"
@@ -266,8 +270,10 @@ def build_claims(request: TokenRequest, now: int) -> dict[str, object]:
     return claims
 
 
-def fixed_claims(request: TokenRequest) -> dict[str, object]:
-    """The claims every token of ``request`` carries, whenever it is signed (all but iat and exp)."""
+def fixed_claims(request: TokenRequest | ServiceRequest) -> dict[str, object]:
+    """The claims every token of ``request`` carries, whenever it is signed (all but iat, exp and jti)."""
+    if not isinstance(request, TokenRequest):
+        return request.fixed_claims()
     claims = build_claims(request, 0)
     del claims["iat"], claims["exp"]
     return claims

@@ -11,18 +11,18 @@ import json
 import os
 import re
 import shlex
+import stat
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from . import __version__
 from .claims import DEFAULT_CLOCK_SKEW, DEFAULT_LIFETIME, KEY_ID_PATTERN
-from .console import exit_on_sigterm, inert, printable
+from .console import guard_process, inert, printable, settle_streams
 from .errors import EXIT_CODES, ConfigError, OutputError, TokenExpiredError, TokenInvalidError, XctokenError
-from .files import write_secret_file
-from .settings import Options, resolve
+from .files import check_output_path, write_secret_file
+from .settings import KeyLocation, Options, Resolved, resolve
 from .signing import Signer, Token, iso8601
 
 if TYPE_CHECKING:
@@ -56,6 +56,23 @@ def _add_token_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--audience", metavar="AUD", help="override the aud claim")
     group.add_argument("--enterprise", action="store_true",
                        help="Enterprise Program API audience (apple-developer-enterprise-v1)")
+    _add_service_options(parser)
+
+
+def _add_service_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("other Apple services ('xctoken services' lists them)")
+    group.add_argument("--service", metavar="NAME",
+                       help="the service the token is for (default app-store-connect; env: XCTOKEN_SERVICE)")
+    group.add_argument("--team-id", metavar="ID", help="10-character Team ID (env: XCTOKEN_TEAM_ID)")
+    group.add_argument("--client-id", metavar="ID",
+                       help="Sign in with Apple Services/App ID, or a BUSINESSAPI./SCHOOLAPI./SEARCHADS. client ID "
+                            "(env: XCTOKEN_CLIENT_ID)")
+    group.add_argument("--bundle-id", metavar="ID", help="App Store Server: the app's bundle ID, the bid claim "
+                                                         "(env: XCTOKEN_BUNDLE_ID)")
+    group.add_argument("--services-id", metavar="ID", help="WeatherKit: the Services ID (env: XCTOKEN_SERVICES_ID)")
+    group.add_argument("--origin", action="append", default=[], metavar="ORIGIN",
+                       help="MusicKit / Maps: a web origin the token may be used from; repeat for more "
+                            "(env: XCTOKEN_ORIGIN, one per line)")
 
 
 # A value argparse would quote back that could be a pasted key or token.
@@ -72,7 +89,8 @@ class _Parser(argparse.ArgumentParser):
         # place ("xctoken generate $KEY"), quoting it would print the key.
         if _SECRET_LIKE.search(message):
             message = message.split(": ")[0] + ": (value not shown: it looks like a key or a token)"
-        self.exit(2, f"xctoken: error: {' '.join(message.split())}; see '{self.prog} --help'\n")
+        # argparse quotes what was typed (an unknown argument as is): escaped like every other line.
+        self.exit(2, f"xctoken: error: {inert(' '.join(printable(message).split()))}; see '{self.prog} --help'\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,8 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
     decode = commands.add_parser("decode", help="show a token's claims and check them against Apple's rules")
     decode.add_argument("token", metavar="TOKEN", help="the token, or '-' to read it from stdin (safer)")
     decode.add_argument("--json", action="store_true", help="print the report as JSON")
+    decode.add_argument("--service", metavar="NAME",
+                        help="check the rules of this service (default: recognized from the token)")
+    decode.add_argument("--expires-within", metavar="DURATION",
+                        help="fail (exit 6) if the token expires within DURATION (like 30d): for alerts "
+                             "before a stored secret, such as a Sign in with Apple client secret, lapses")
     _add_key_options(decode)
     decode.set_defaults(run=run_decode)
+
+    services = commands.add_parser("services", help="list the Apple services xctoken signs tokens for")
+    services.set_defaults(run=run_services)
 
     check = commands.add_parser("check", help="check the configuration offline, without printing a token")
     _add_key_options(check)
@@ -126,7 +152,10 @@ def _options(args: argparse.Namespace) -> Options:
         key_env=args.key_env, key_type=args.key_type,
         audience=getattr(args, "audience", None), enterprise=getattr(args, "enterprise", False),
         lifetime=getattr(args, "lifetime", None), clock_skew=getattr(args, "clock_skew", None),
-        scope=getattr(args, "scope", ()),
+        scope=getattr(args, "scope", ()), service=getattr(args, "service", None),
+        team_id=getattr(args, "team_id", None), client_id=getattr(args, "client_id", None),
+        bundle_id=getattr(args, "bundle_id", None), services_id=getattr(args, "services_id", None),
+        origin=getattr(args, "origin", ()),
     )
 
 
@@ -136,8 +165,11 @@ def _say(stream: TextIO | None, prefix: str, message: str) -> None:
     if stream is None:  # stderr closed by the caller (2>&-): the exit code still tells
         return
     line = inert(" ".join(printable(message).split()))
-    stream.write(f"xctoken: {prefix}{line}\n")
-    stream.flush()
+    try:
+        stream.write(f"xctoken: {prefix}{line}\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass  # stderr cannot take it (2>/dev/full): the exit code still tells
 
 
 def format_token(token: Token, fmt: str, name: str, newline: bool) -> str:
@@ -151,8 +183,41 @@ def format_token(token: Token, fmt: str, name: str, newline: bool) -> str:
     return text + "\n" if newline else text
 
 
-def _refuse_writing_over_the_key(key_path: Path | None, target: str | None, flag: str) -> None:
-    """Refuse an --output or --dotenv that is the key file itself.
+def _check_delivery_options(args: argparse.Namespace) -> None:
+    """Refuse an empty --output, --dotenv or --ci, and key text given as a path, before anything is read.
+
+    ``--output "$TOKEN_FILE"`` with the variable unset arrives as ``--output ''``:
+    taken as "not given", it would print the token into the job log.
+    """
+    fixes = {"--output": "name the file, or leave out --output to print the token on standard output",
+             "--dotenv": "name the dotenv report file, or leave out --dotenv",
+             "--ci": "name the CI (like github, gitlab or none), or leave out --ci to detect it"}
+    for flag, value in (("--output", args.output), ("--dotenv", args.dotenv), ("--ci", args.ci)):
+        if value is not None and not value.strip():
+            raise ConfigError(f"{flag} is empty (an unset variable?); {fixes[flag]}")
+    for flag, value in (("--output", args.output), ("--dotenv", args.dotenv)):
+        if value is not None:
+            check_output_path(value, flag)
+
+
+def _file_identity(info: os.stat_result) -> tuple[int, int] | None:
+    return (info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+
+
+def _key_file_identity(location: KeyLocation) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of the file the key was read from: the key file, or the file on stdin (``--key - < FILE``)."""
+    try:
+        if location.kind == "stdin":
+            return _file_identity(os.fstat(0))
+        if location.path is not None:
+            return _file_identity(os.stat(location.path))
+    except OSError:
+        pass
+    return None
+
+
+def _refuse_writing_over_the_key(location: KeyLocation, target: str | None, flag: str) -> None:
+    """Refuse an --output or --dotenv that is the key file itself, named or redirected to stdin.
 
     Apple keeps no copy of a .p8 key: writing the token over it (or into it) would
     destroy the key for good, and a revoked key means new secrets everywhere.
@@ -162,21 +227,24 @@ def _refuse_writing_over_the_key(key_path: Path | None, target: str | None, flag
     if target.strip() == "-" and flag == "--output":
         raise ConfigError(f"{flag} - would create a file named '-'; leave out {flag} to print the token "
                           "on standard output")
-    if key_path is None:
+    key = _key_file_identity(location)
+    if key is None:
         return
     try:
-        same = os.path.samefile(key_path, target)
+        same = _file_identity(os.stat(target)) == key
     except OSError:  # the target does not exist yet: it cannot be the key
         same = False
     if same:
-        raise ConfigError(f"{flag} names the private key file itself; writing the token there would destroy "
+        via = " (standard input reads it)" if location.kind == "stdin" else ""
+        raise ConfigError(f"{flag} names the private key file itself{via}; writing the token there would destroy "
                           "the key (Apple keeps no copy of it): write the token to another file")
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    _check_delivery_options(args)
     resolved = resolve(_options(args), os.environ, _stdin_buffer() if args.key_path == "-" else None)
-    _refuse_writing_over_the_key(resolved.location.path, args.output, "--output")
-    _refuse_writing_over_the_key(resolved.location.path, args.dotenv, "--dotenv")
+    _refuse_writing_over_the_key(resolved.location, args.output, "--output")
+    _refuse_writing_over_the_key(resolved.location, args.dotenv, "--dotenv")
     for warning in resolved.warnings:
         _say(sys.stderr, "warning: ", warning)
     if args.verbose:
@@ -202,7 +270,7 @@ def run_generate(args: argparse.Namespace) -> int:
         mask_on_github(token, printing=not args.output)
     text = format_token(token, args.format, variable, not args.no_newline)
     if args.output:
-        path = write_secret_file(args.output, text)
+        path = write_secret_file(args.output, text, origin="--output")
         _say(sys.stderr, "", f"token written to {path}, valid until {iso8601(token.expires_at)}")
         return 0
     write_stdout(text)
@@ -233,15 +301,33 @@ def mask_on_github(token: Token, printing: bool) -> None:
     """
     from .ci.github import add_masks
 
+    if not _stderr_reaches_the_runner():
+        # Never the fallback to stdout: that is what `$(...)` captures.
+        raise OutputError("standard error is closed or /dev/null, and on a GitHub runner the token's mask "
+                          "goes there; drop the 2>/dev/null (or 2>&-), or use --export; nothing was printed")
     try:
         add_masks([token.value], sys.stderr)
     except OutputError as error:  # installed without the github extra: say so, deliver anyway
         _say(sys.stderr, "warning: ", f"the token is not masked in this job's log: {error}")
         return
+    except (OSError, ValueError):
+        raise OutputError("cannot write the token's mask to standard error, so the runner would show the "
+                          "token; nothing was printed") from None
     if printing:
         # stdout and stderr are read by separate threads of the runner: give the
         # mask a head start over a token printed straight into the log.
         time.sleep(0.1)
+
+
+def _stderr_reaches_the_runner() -> bool:
+    if sys.stderr is None:
+        return False
+    try:
+        info = os.fstat(sys.stderr.fileno())
+        null = os.stat(os.devnull)
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISCHR(info.st_mode) and info.st_rdev == null.st_rdev)
 
 
 def write_stdout(text: str) -> None:
@@ -300,13 +386,13 @@ def run_decode(args: argparse.Namespace) -> int:
 
         stdin = _stdin_buffer() if options.key_path == "-" else None
         public_key = resolve_key(options, os.environ, stdin).public_key()
-    report = inspect_token(token_text, int(time.time()), public_key)
+    report = inspect_token(token_text, int(time.time()), public_key, getattr(args, "service", None))
     if args.json:
         from .inspection import strict_json
 
         # Strict JSON: a non-finite number (a claim like 1e400) is written as the string "Infinity".
         write_stdout(json.dumps(strict_json({
-            "header": report.header, "claims": report.claims, "valid": report.valid,
+            "service": report.service, "header": report.header, "claims": report.claims, "valid": report.valid,
             "expired": report.expired, "seconds_left": report.seconds_left,
             "signature_verified": None if public_key is None else
             all(c.passed for c in report.checks if c.rule.startswith("signature verifies")),
@@ -315,6 +401,15 @@ def run_decode(args: argparse.Namespace) -> int:
         }), indent=2, allow_nan=False) + "\n")
     else:
         write_stdout(render_report(report, verified=public_key is not None) + "\n")
+    if report.valid and getattr(args, "expires_within", None) is not None:
+        from .claims import parse_duration
+
+        within = parse_duration(args.expires_within, "--expires-within")
+        left = report.seconds_left
+        if left is not None and left <= within:
+            _say(sys.stderr, "error: ", f"the token expires in {left} s, within --expires-within "
+                                        f"{args.expires_within}: mint and store a new one")
+            return TokenExpiredError.exit_code
     if report.valid:
         return 0
     only_expiry = all(c.rule == "not expired" for c in report.failures)
@@ -344,9 +439,12 @@ def _relative(seconds: int) -> str:
 def render_report(report: TokenReport, verified: bool) -> str:
     from datetime import datetime, timezone
 
-    lines = [f"header: {json.dumps(report.header)}", f"claims: {json.dumps(report.claims)}"]
-    for claim, label in (("iat", "issued at"), ("exp", "expires at")):
-        value = report.claims.get(claim)
+    service = report.service + (f" (or {', '.join(report.also)}: the same token shape; --service picks)"
+                                if report.also else "")
+    lines = [f"service: {service}", f"header: {json.dumps(report.header)}", f"claims: {json.dumps(report.claims)}"]
+    ends = {"iat": report.claims.get("iat"), "exp": report.claims.get("exp", report.valid_until)}
+    for claim, label in (("iat", "issued at"), ("exp", "expires at" if "exp" in report.claims else "valid until")):
+        value = ends[claim]
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**40:
             moment = iso8601(datetime.fromtimestamp(value, tz=timezone.utc))
             lines.append(f"{label}: {moment} ({_relative(value - report.now)})")
@@ -360,26 +458,56 @@ def render_report(report: TokenReport, verified: bool) -> str:
     return "\n".join(printable(line) for line in lines)  # a value's own line break stays on its line
 
 
+def run_services(args: argparse.Namespace) -> int:
+    from .services import profiles
+
+    lines = [profile.summary_line() for profile in profiles()]
+    lines.append("")
+    lines.append("xctoken generate --service NAME ...; docs/services.md says what each needs")
+    write_stdout("\n".join(lines) + "\n")
+    return 0
+
+
+def _request_lines(resolved: Resolved) -> list[str]:
+    """What ``check`` says about the request (App Store Connect, or another service's inputs)."""
+    from .claims import TokenRequest
+
+    request = resolved.request
+    sources = resolved.sources
+    lines = [f"key ID:     {request.key_id} (from {sources.get('key_id', 'default')})"]
+    if isinstance(request, TokenRequest):
+        lines.append(f"key type:   {request.key_type.value}")
+        if request.issuer_id:
+            lines.append(f"issuer ID:  {request.issuer_id} (from {sources.get('issuer_id')})")
+        lines += [f"key:        {resolved.location.describe()}", f"key format: {resolved.key.form.describe()}",
+                  f"audience:   {request.audience}",
+                  f"lifetime:   {request.lifetime} s, iat back-dated {request.clock_skew} s"]
+        lines += [f"scope:      {entry}" for entry in request.scope]
+        return lines
+    from .services import INPUTS
+
+    profile = request.profile
+    lines.insert(0, f"service:    {profile.name} ({profile.title})")
+    for name in INPUTS:
+        value = getattr(request, name)
+        if value:
+            shown = " ".join(value) if isinstance(value, tuple) else value
+            lines.append(f"{name.replace('_', ' ') + ':':<11} {shown} (from {sources.get(name, '--' + name)})")
+    lines += [f"key:        {resolved.location.describe()}", f"key format: {resolved.key.form.describe()}"]
+    if profile.lifetime.counted_from == "none":
+        lines.append(f"lifetime:   no exp claim; Apple accepts it {request.lifetime} s after iat")
+    else:
+        lines.append(f"lifetime:   {request.lifetime} s, iat back-dated {request.clock_skew} s")
+    return lines
+
+
 def run_check(args: argparse.Namespace) -> int:
     from .inspection import inspect_token
     from .settings import families_used, key_file_exposure
 
     resolved = resolve(_options(args), os.environ, _stdin_buffer() if args.key_path == "-" else None)
     request = resolved.request
-    lines = [
-        f"key ID:     {request.key_id} (from {resolved.sources.get('key_id', 'default')})",
-        f"key type:   {request.key_type.value}",
-    ]
-    if request.issuer_id:
-        lines.append(f"issuer ID:  {request.issuer_id} (from {resolved.sources.get('issuer_id')})")
-    lines += [
-        f"key:        {resolved.location.describe()}",
-        f"key format: {resolved.key.form.describe()}",
-        f"audience:   {request.audience}",
-        f"lifetime:   {request.lifetime} s, iat back-dated {request.clock_skew} s",
-    ]
-    for entry in request.scope:
-        lines.append(f"scope:      {entry}")
+    lines = _request_lines(resolved)
     families = families_used(resolved.sources)
     if len(families) > 1:
         resolved.warnings.append("settings come from more than one family of variables ("
@@ -400,7 +528,14 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    exit_on_sigterm()
+    guard_process()
+    try:
+        return _main(argv)
+    finally:
+        settle_streams()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     if sys.stdout is not None and hasattr(sys.stdout, "reconfigure"):
         # A path or claim outside the locale's charset (LANG=C, PYTHONIOENCODING=ascii) is
         # shown escaped rather than ending the run; the token itself is ASCII.

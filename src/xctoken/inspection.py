@@ -35,20 +35,28 @@ class TokenReport:
     signature_length: int
     now: int
     checks: list[Check] = field(default_factory=list)
+    service: str = "app-store-connect"
+    also: tuple[str, ...] = ()  # other services whose tokens look the same (apns / device-check)
+    valid_until: int | None = None  # without an exp claim: when Apple stops accepting it
 
     @property
     def failures(self) -> list[Check]:
         return [c for c in self.checks if not c.passed]
 
     @property
+    def _end(self) -> int | None:
+        exp = self.claims.get("exp", self.valid_until)
+        return exp if isinstance(exp, int) and not isinstance(exp, bool) else None
+
+    @property
     def expired(self) -> bool:
-        exp = self.claims.get("exp")
-        return isinstance(exp, int) and exp <= self.now
+        end = self._end
+        return end is not None and end <= self.now
 
     @property
     def seconds_left(self) -> int | None:
-        exp = self.claims.get("exp")
-        return exp - self.now if isinstance(exp, int) and not isinstance(exp, bool) else None
+        end = self._end
+        return None if end is None else end - self.now
 
     @property
     def valid(self) -> bool:
@@ -148,8 +156,15 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | None = None) -> TokenReport:
-    """Check a token against Apple's rules; raises only if it is not a JWT at all."""
+def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | None = None,
+                  service: str | None = None) -> TokenReport:
+    """Check a token against Apple's rules for its service; raises only if it is not a JWT at all.
+
+    The service is ``service`` when given, else recognized from the token's
+    header and claims (:func:`xctoken.services.recognize`).
+    """
+    from . import services
+
     header, payload, compact, signature = split_token(token)
     report = TokenReport(header, payload, len(signature), int(now))
     add = report.checks.append
@@ -160,6 +175,17 @@ def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | 
               "padding: encode with base64url and strip the '=')"))
 
     add(Check("alg is ES256", header.get("alg") == "ES256", f"alg is {shown(header.get('alg'))}"))
+    also: tuple[str, ...] = ()
+    if service is not None:
+        profile = services.get(service)
+    else:
+        found = services.recognize(header, payload)
+        profile, also = found[0], tuple(p.name for p in found[1:])
+    report.service, report.also = profile.name, also
+    if profile.name != services.DEFAULT_SERVICE:
+        services.check_token(profile, header, payload, int(now), report)
+        _check_signature(report, compact, signature, public_key)
+        return report
     kid = header.get("kid")
     kid_ok = isinstance(kid, str) and rules.KEY_ID_PATTERN.fullmatch(kid) is not None
     add(Check("kid is a 10-character key ID", kid_ok, "kid is missing or malformed"))
@@ -204,6 +230,13 @@ def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | 
         if sub is not None:
             add(Check("team key: no sub claim", False, "sub is set but is not 'user'"))
 
+    _check_signature(report, compact, signature, public_key)
+    return report
+
+
+def _check_signature(report: TokenReport, compact: str, signature: bytes,
+                     public_key: ec.EllipticCurvePublicKey | None) -> None:
+    add = report.checks.append
     add(Check("signature is raw R||S (64 bytes)", len(signature) == 64,
               f"signature is {len(signature)} bytes" + (" (DER? Apple needs raw R||S)"
                                                        if len(signature) > 64 else "")))
@@ -211,7 +244,6 @@ def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | 
         add(Check("signature verifies with the given key",
                   len(signature) == 64 and verify_signature(compact, public_key),
                   "the signature does not match this key (wrong key, or the token was altered)"))
-    return report
 
 
 def verify_signature(token: str, public_key: ec.EllipticCurvePublicKey) -> bool:

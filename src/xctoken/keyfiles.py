@@ -139,13 +139,13 @@ def write_key_files(resolved: Resolved, files: KeyFiles, owner: Owner | None, wi
     key_name = f"AuthKey_{request.key_id}.p8"
     json_name = f"api_key_{request.key_id}.json"
     pem = resolved.key.pkcs8_pem()
-    in_house = request.audience != AUDIENCE_APP_STORE_CONNECT
+    in_house = getattr(request, "audience", AUDIENCE_APP_STORE_CONNECT) != AUDIENCE_APP_STORE_CONNECT
     make_private_dir(files.local_dir, owner)
     make_private_dir(files.local("private_keys"), owner)
     contents = [(files.local("private_keys", key_name), pem)]
     if with_json:
         contents.append((files.local(json_name), fastlane_api_key(
-            request.key_id, request.issuer_id, pem, request.lifetime, in_house)))
+            request.key_id, request.issuer_id, pem, int(request.lifetime or 0), in_house)))
     for path, content in contents:
         made.append(write_secret_file(path, content))
         hand_over(path, owner)

@@ -29,9 +29,13 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .claims import DEFAULT_CLOCK_SKEW, TokenRequest
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .services import ServiceRequest
 
 
 @dataclass(frozen=True)
@@ -46,12 +50,15 @@ class KeySetup:
     in_house: bool  # the Enterprise Program audience
 
 
-def job_variables(request: TokenRequest, key_path: str) -> dict[str, str]:
+def job_variables(request: TokenRequest | ServiceRequest, key_path: str) -> dict[str, str]:
     """What a later ``xctoken generate`` with no arguments needs to mint the same token.
 
     The credentials go in the ``ASC_*`` names (shared with the asc CLI); the
-    claims settings in ``XCTOKEN_*``, one per flag (xctoken.settings).
+    claims settings in ``XCTOKEN_*``, one per flag (xctoken.settings); another
+    service's name and inputs in ``XCTOKEN_SERVICE``, ``XCTOKEN_TEAM_ID``, ...
     """
+    if not isinstance(request, TokenRequest):
+        return _service_variables(request, key_path)
     variables = {"ASC_KEY_ID": request.key_id}
     if request.issuer_id:
         variables["ASC_ISSUER_ID"] = request.issuer_id
@@ -63,6 +70,23 @@ def job_variables(request: TokenRequest, key_path: str) -> dict[str, str]:
         variables["XCTOKEN_CLOCK_SKEW"] = str(request.clock_skew)
     if request.scope:
         variables["XCTOKEN_SCOPE"] = "\n".join(request.scope)
+    return variables
+
+
+def _service_variables(request: ServiceRequest, key_path: str) -> dict[str, str]:
+    variables = {"ASC_KEY_ID": request.key_id, "ASC_PRIVATE_KEY_PATH": key_path, "XCTOKEN_SERVICE": request.service}
+    for name in ("issuer_id", "team_id", "client_id", "bundle_id", "services_id"):
+        value = getattr(request, name)
+        if value:
+            variables["ASC_ISSUER_ID" if name == "issuer_id" else "XCTOKEN_" + name.upper()] = value
+    if request.profile.lifetime.counted_from != "none":
+        variables["XCTOKEN_LIFETIME"] = str(request.lifetime)
+    if request.clock_skew != DEFAULT_CLOCK_SKEW:
+        variables["XCTOKEN_CLOCK_SKEW"] = str(request.clock_skew)
+    if request.scope:
+        variables["XCTOKEN_SCOPE"] = "\n".join(request.scope)
+    if request.origin:
+        variables["XCTOKEN_ORIGIN"] = "\n".join(request.origin)
     return variables
 
 

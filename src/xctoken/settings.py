@@ -16,17 +16,32 @@ handed to the pure core (:mod:`xctoken.claims`, :mod:`xctoken.keys`).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from .claims import AUDIENCE_APP_STORE_CONNECT, AUDIENCE_ENTERPRISE, TokenRequest, normalize_key_id
+from .claims import (
+    AUDIENCE_APP_STORE_CONNECT,
+    AUDIENCE_ENTERPRISE,
+    DEFAULT_CLOCK_SKEW,
+    TokenRequest,
+    normalize_key_id,
+)
 from .errors import ConfigError, KeyLoadError, KeyNotFoundError
+from .files import looks_like_key_text
 from .keys import MAX_KEY_INPUT_BYTES, LoadedKey, load_private_key
+
+if TYPE_CHECKING:
+    from .services import ServiceRequest
+
+DEFAULT_SERVICE = "app-store-connect"
+FLAGS = {name: "--" + name.replace("_", "-") for name in ("team_id", "client_id", "bundle_id", "services_id",
+                                                          "origin")}
 
 XCTOKEN, ASC, FASTLANE, GEM = "XCTOKEN_* variables", "ASC_* variables", "fastlane variables", "Ruby gem variables"
 
@@ -44,6 +59,13 @@ ENV_VARIABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "clock_skew": ((XCTOKEN, "XCTOKEN_CLOCK_SKEW"),),
     "scope": ((XCTOKEN, "XCTOKEN_SCOPE"),),  # one request per line
     "in_house": ((FASTLANE, "APP_STORE_CONNECT_API_KEY_IN_HOUSE"),),
+    # The other Apple services (xctoken.services): which one, and its inputs.
+    "service": ((XCTOKEN, "XCTOKEN_SERVICE"),),
+    "team_id": ((XCTOKEN, "XCTOKEN_TEAM_ID"),),
+    "client_id": ((XCTOKEN, "XCTOKEN_CLIENT_ID"),),
+    "bundle_id": ((XCTOKEN, "XCTOKEN_BUNDLE_ID"),),
+    "services_id": ((XCTOKEN, "XCTOKEN_SERVICES_ID"),),
+    "origin": ((XCTOKEN, "XCTOKEN_ORIGIN"),),  # one origin per line
 }
 # Variables holding a path (file or directory) rather than the key itself.
 _PATH_VARIABLES = {"ASC_PRIVATE_KEY_PATH", "APP_STORE_CONNECT_API_KEY_KEY_FILEPATH"}
@@ -53,8 +75,7 @@ _DIR_VARIABLES = {"KEY_DIR"}
 ALTOOL_DIRS = ("./private_keys", "~/private_keys", "~/.private_keys", "~/.appstoreconnect/private_keys")
 _KEY_FILE_NAME = re.compile(r"AuthKey_([A-Z0-9]{10})\.p8")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# A long run of base64 characters with no '.', '-' or '_': key content, not a file name.
-_KEY_TEXT_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -73,6 +94,12 @@ class Options:
     lifetime: str | None = None
     clock_skew: str | None = None
     scope: Sequence[str] = ()
+    service: str | None = None  # None: App Store Connect, unless XCTOKEN_SERVICE names another
+    team_id: str | None = None
+    client_id: str | None = None
+    bundle_id: str | None = None
+    services_id: str | None = None
+    origin: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -94,7 +121,7 @@ class KeyLocation:
 
 @dataclass
 class Resolved:
-    request: TokenRequest
+    request: TokenRequest | ServiceRequest
     key: LoadedKey
     location: KeyLocation
     sources: dict[str, str] = field(default_factory=dict)
@@ -136,11 +163,23 @@ class _Picker:
         return value
 
 
-def resolve_request(options: Options, picker: _Picker, key_id: str | None) -> TokenRequest:
+def _lines(text: str | None) -> list[str]:
+    return [line for line in (text or "").splitlines() if line.strip()]
+
+
+def resolve_request(options: Options, picker: _Picker, key_id: str | None) -> TokenRequest | ServiceRequest:
     """Build the token request from flags and environment, given the key ID already picked."""
     if key_id is None:
         raise ConfigError("the key ID is missing; pass --key-id or set ASC_KEY_ID (or KEY_ID), "
                           "or name the key file AuthKey_<KEYID>.p8")
+    service = picker.pick("service", options.service, "--service")
+    if service is not None and service.strip().lower() != DEFAULT_SERVICE:
+        return _service_request(service, options, picker, key_id)
+    for name in SERVICE_INPUTS:
+        given = getattr(options, name)
+        if given:  # the XCTOKEN_* variables of another service's job are not an error here
+            raise ConfigError(f"{FLAGS[name]} is for the other Apple services; add --service NAME "
+                              "(xctoken services lists them) or drop it")
     issuer_id = picker.pick("issuer_id", options.issuer_id, "--issuer-id")
     lifetime = picker.pick("lifetime", options.lifetime, "--lifetime")
     clock_skew = picker.pick("clock_skew", options.clock_skew, "--clock-skew")
@@ -164,6 +203,37 @@ def resolve_request(options: Options, picker: _Picker, key_id: str | None) -> To
         kwargs["key_type"] = key_type
     return TokenRequest(key_id=key_id, issuer_id=issuer_id, audience=audience,
                         scope=tuple(scope), **kwargs)  # type: ignore[arg-type]
+
+
+# The inputs only the other services take.
+SERVICE_INPUTS = ("team_id", "client_id", "bundle_id", "services_id", "origin")
+
+
+def _service_request(service: str, options: Options, picker: _Picker, key_id: str) -> ServiceRequest:
+    from .services import ServiceRequest, get
+
+    profile = get(service)
+    for flag, given in (("--key-type", options.key_type), ("--audience", options.audience),
+                        ("--enterprise", options.enterprise or None)):
+        if given:
+            raise ConfigError(f"{flag} is for App Store Connect tokens; {profile.title} tokens take "
+                              "their claims from the service's profile")
+    scope = list(options.scope) or _lines(picker.pick("scope", None, "--scope"))
+    origin = list(options.origin) or _lines(picker.pick("origin", None, "--origin"))
+    values = {name: picker.pick(name, getattr(options, name), "--" + name.replace("_", "-"))
+              for name in ("issuer_id", "team_id", "client_id", "bundle_id", "services_id")}
+    # Another service's claims settings (XCTOKEN_LIFETIME from an App Store Connect job) must
+    # not leak into this one: only flags and variables this profile takes are used.
+    allowed = set(profile.required) | set(profile.optional)
+    picked = {name: value for name, value in values.items()
+              if value is not None and (name in allowed or picker.sources.get(name, "").startswith("--"))}
+    lifetime = picker.pick("lifetime", options.lifetime, "--lifetime")
+    if profile.lifetime.counted_from == "none" and options.lifetime is None:
+        lifetime = None  # a job's XCTOKEN_LIFETIME means nothing to a token without exp
+    clock_skew = picker.pick("clock_skew", options.clock_skew, "--clock-skew")
+    return ServiceRequest(service=profile.name, key_id=key_id, scope=tuple(scope), origin=tuple(origin),
+                          lifetime=lifetime, clock_skew=clock_skew if clock_skew is not None else DEFAULT_CLOCK_SKEW,
+                          **picked)
 
 
 def key_id_from_filename(path: Path) -> str | None:
@@ -270,8 +340,7 @@ def read_key_bytes(location: KeyLocation, env: Mapping[str, str], stdin: BinaryI
     assert location.path is not None  # nosec B101
     path = location.path
     try:
-        with open(path, "rb") as handle:
-            return handle.read(MAX_KEY_INPUT_BYTES + 1)
+        data = _read_without_blocking(path)
     except FileNotFoundError:
         _refuse_key_text(str(path), location.origin)
         raise KeyNotFoundError(f"the key file {path} does not exist (from {location.origin}); "
@@ -285,20 +354,43 @@ def read_key_bytes(location: KeyLocation, env: Mapping[str, str], stdin: BinaryI
     except OSError as error:
         _refuse_key_text(str(path), location.origin)
         raise KeyLoadError(f"cannot read the key file {path}: {error.strerror}") from None
+    if data is None:
+        raise KeyLoadError(f"the key file {path} is a named pipe that nothing writes to (from {location.origin}); "
+                           "pass the .p8 file, or pipe the key to --key -")
+    return data
 
 
-def looks_like_key_text(value: str) -> bool:
-    """True when a value given as a path is more likely the key's content (PEM or base64).
+def _read_without_blocking(path: Path) -> bytes | None:
+    """The file's first bytes (capped); None for a named pipe that no process writes to.
 
-    Only asked about paths that could not be opened, so a false alarm costs a
-    less specific message, never a refused key.
+    A plain ``open()`` of a FIFO waits for a writer, forever if none comes, so the
+    file is opened ``O_NONBLOCK`` and looked at first. A pipe that has a writer
+    (``--key <(op read ...)``, ``--key /dev/stdin``) is read to its end as before.
     """
-    if any(mark in value for mark in ("-----", "\n", "\r", "\\n")):
-        return True
-    return _KEY_TEXT_RUN.search(value) is not None
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):  # os.open opens a directory; open() would have refused it
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        first = b""
+        if stat.S_ISFIFO(info.st_mode):
+            try:
+                first = os.read(fd, MAX_KEY_INPUT_BYTES + 1)
+            except BlockingIOError:
+                pass  # a writer is there and has written nothing yet: wait for it below
+            else:
+                if not first:
+                    return None  # no writer at all
+        if _NONBLOCK:
+            import fcntl
+
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_NONBLOCK)
+        return first + handle.read(MAX_KEY_INPUT_BYTES + 1 - len(first))
 
 
 def _refuse_key_text(value: str, origin: str) -> None:
+    # The test output paths pass too (xctoken.files.check_output_path). Here it is asked only
+    # about paths that could not be opened, so a false alarm costs a less specific message.
     if looks_like_key_text(value):
         raise KeyLoadError(f"{origin} should name the key file, but its value (not shown) looks like the key "
                            "itself; put the key's content in ASC_PRIVATE_KEY, or pipe it to --key -")

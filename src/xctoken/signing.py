@@ -1,4 +1,4 @@
-"""Sign a :class:`TokenRequest` into a compact ES256 JWS.
+"""Sign a :class:`TokenRequest` (or a :class:`~xctoken.services.ServiceRequest`) into a compact ES256 JWS.
 
 ES256 straight on cryptography: an ECDSA P-256/SHA-256 signature, converted
 from the DER OpenSSL returns to the raw 32-byte ``R || S`` JWS (and Apple)
@@ -16,6 +16,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Union
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -24,6 +25,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from .claims import TokenRequest, build_claims, build_header
 from .errors import KeyLoadError
 from .keys import LoadedKey
+
+if TYPE_CHECKING:
+    from .services import ServiceRequest
+
+APP_STORE_CONNECT = "app-store-connect"
 
 # Both are immutable and safe to share; building them per token showed in the bench.
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
@@ -51,14 +57,23 @@ class Token:
     value: str = field(repr=False)
     header: dict[str, str]
     claims: dict[str, object] = field(repr=False)
+    service: str = APP_STORE_CONNECT
+    # For tokens without an exp claim (APNs, DeviceCheck): when Apple stops accepting them.
+    valid_until: int | None = None
 
     @property
     def issued_at(self) -> datetime:
         return datetime.fromtimestamp(int(self.claims["iat"]), tz=timezone.utc)  # type: ignore[call-overload]
 
     @property
+    def expires(self) -> int:
+        """Unix time the token stops being accepted: ``exp``, or ``valid_until`` without one."""
+        exp = self.claims.get("exp", self.valid_until)
+        return int(exp)  # type: ignore[call-overload,no-any-return]
+
+    @property
     def expires_at(self) -> datetime:
-        return datetime.fromtimestamp(int(self.claims["exp"]), tz=timezone.utc)  # type: ignore[call-overload]
+        return datetime.fromtimestamp(self.expires, tz=timezone.utc)
 
     @property
     def key_type(self) -> str:
@@ -74,6 +89,11 @@ class Token:
 
     def summary(self) -> dict[str, object]:
         """The token's non-secret facts, for logs, job summaries and ``--format json``."""
+        if self.service != APP_STORE_CONNECT:
+            # The service's identifiers (team, client, bundle, Services ID) are not secret.
+            shown = {k: v for k, v in self.claims.items() if k not in ("iat", "exp", "jti")}
+            return {"service": self.service, "kid": self.header["kid"], "issued_at": iso8601(self.issued_at),
+                    "expires_at": iso8601(self.expires_at), "claims": shown}
         return {
             "kid": self.header["kid"],
             "key_type": self.key_type,
@@ -88,10 +108,13 @@ def iso8601(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+AnyRequest = Union[TokenRequest, "ServiceRequest"]
+
+
 class Signer:
     """Mints tokens for one request and key; reuse it to sign many tokens cheaply."""
 
-    def __init__(self, request: TokenRequest, key: LoadedKey | ec.EllipticCurvePrivateKey) -> None:
+    def __init__(self, request: AnyRequest, key: LoadedKey | ec.EllipticCurvePrivateKey) -> None:
         self.request = request
         private_key = key.private_key if isinstance(key, LoadedKey) else key
         if not isinstance(private_key, ec.EllipticCurvePrivateKey) or not isinstance(
@@ -99,8 +122,12 @@ class Signer:
         ):
             raise KeyLoadError("ES256 needs an EC P-256 private key; load it with load_private_key()")
         self._private_key = private_key
-        self._header = build_header(request)
+        self._header = build_header(request) if isinstance(request, TokenRequest) else request.header()
         self._header_segment = _json_segment(self._header)
+        self.service = APP_STORE_CONNECT if isinstance(request, TokenRequest) else request.service
+        # The claim names every token of this request carries (a cached token must match them).
+        self.claims_template = frozenset(build_claims(request, 0) if isinstance(request, TokenRequest)
+                                         else request.claims(0))
 
     @property
     def header(self) -> dict[str, str]:
@@ -111,15 +138,20 @@ class Signer:
         return self._private_key.public_key()
 
     def sign(self, now: float | None = None) -> Token:
-        claims = build_claims(self.request, int(time.time() if now is None else now))
+        moment = int(time.time() if now is None else now)
+        request = self.request
+        claims = build_claims(request, moment) if isinstance(request, TokenRequest) else request.claims(moment)
         signing_input = self._header_segment + b"." + _json_segment(claims)
         signature = _es256_signature(signing_input, self._private_key)
         value = (signing_input + b"." + _b64url(signature)).decode("ascii")
-        return Token(value, dict(self._header), claims)
+        valid_until = None
+        if "exp" not in claims:  # APNs-style: Apple counts the lifetime from iat
+            valid_until = int(claims["iat"]) + int(request.lifetime or 0)  # type: ignore[call-overload]
+        return Token(value, dict(self._header), claims, self.service, valid_until)
 
 
 def mint_token(
-    request: TokenRequest,
+    request: AnyRequest,
     key: LoadedKey | ec.EllipticCurvePrivateKey,
     now: float | None = None,
 ) -> Token:

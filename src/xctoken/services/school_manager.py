@@ -1,0 +1,18 @@
+"""Apple School Manager API: the OAuth 2 client assertion (as Apple Business, with SCHOOLAPI.<uuid>).
+
+shared/apple-services.md section 13.
+"""
+
+from dataclasses import replace
+
+from .business_manager import PROFILE as BUSINESS
+
+PROFILE = replace(
+    BUSINESS,
+    name="school-manager",
+    title="Apple School Manager",
+    purpose="Apple School Manager API OAuth client assertion (exchanged for a 1-hour access token)",
+    key="an API account's private key: Apple School Manager > Preferences > API",
+    shapes={"client_id": "schoolapi"},
+    api_base="https://api-school.apple.com/v1 (token: https://account.apple.com/auth/oauth2/token)",
+)
