@@ -18,6 +18,8 @@ non-zero and leaves no output, env record, key file or launcher behind.
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import posixpath
 import sys
@@ -26,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .claims import KeyType, parse_key_type
-from .console import exit_on_sigterm, inert
+from .claims import AUDIENCE_APP_STORE_CONNECT, KeyType, parse_key_type
+from .console import guard_process, inert, printable, settle_streams
 from .errors import ConfigError, KeyNotFoundError, OutputError, XctokenError
 from .keyfiles import KeyFiles, Owner, join, remove_empty_dirs, remove_files, write_key_files, write_launchers
 from .ondemand import (
@@ -44,6 +46,7 @@ from .settings import Options, Resolved, resolve
 from .signing import Signer, Token, iso8601
 
 DEFAULT_ENV_NAME = "APP_STORE_CONNECT_TOKEN"
+DEFAULT_SERVICE = "app-store-connect"
 # settings.resolve reads key content from a named variable: the private-key input is
 # handed to it under this name, in a mapping of its own (never the process environment).
 _KEY_INPUT_VARIABLE = "XCTOKEN_ACTION_PRIVATE_KEY"
@@ -74,6 +77,13 @@ class ActionInputs:
     write_key_file: bool
     mint_on_demand: bool = True
     export_for: tuple[str, ...] = ()
+    # Another Apple service (xctoken.services) and its inputs; "" = App Store Connect.
+    service: str = ""
+    team_id: str = ""
+    client_id: str = ""
+    bundle_id: str = ""
+    services_id: str = ""
+    origin: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         # The dataclass repr would show the key: a debugger or error reporter must not.
@@ -112,6 +122,12 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         write_key_file=write_key_file,
         mint_on_demand=mint_on_demand,
         export_for=export_for,
+        service=input_value(env, "service"),
+        team_id=input_value(env, "team-id"),
+        client_id=input_value(env, "client-id"),
+        bundle_id=input_value(env, "bundle-id"),
+        services_id=input_value(env, "services-id"),
+        origin=tuple(line.strip() for line in input_value(env, "origin").splitlines() if line.strip()),
     )
 
 
@@ -125,6 +141,8 @@ def resolve_inputs(inputs: ActionInputs) -> Resolved:
     if has_content == bool(inputs.private_key_path):
         raise ConfigError("set exactly one of private-key (the .p8 content, base64 or PEM, from a secret) "
                           "and private-key-path (a path to AuthKey_<KEYID>.p8)")
+    if inputs.service and inputs.service.strip().lower() != DEFAULT_SERVICE:
+        return _resolve_service(inputs, has_content)
     key_type = parse_key_type(inputs.key_type)
     if key_type is KeyType.TEAM and not inputs.issuer_id:
         raise ConfigError("the issuer-id input is empty; set it to the Issuer ID from App Store Connect > "
@@ -151,6 +169,29 @@ def resolve_inputs(inputs: ActionInputs) -> Resolved:
             raise
         raise KeyNotFoundError(f"{error}; the private-key-path input must name a file this step can see "
                                "(in the container action: under the workspace or RUNNER_TEMP)") from None
+
+
+def _resolve_service(inputs: ActionInputs, has_content: bool) -> Resolved:
+    """Another Apple service: its profile decides the claims, so the App Store Connect inputs do not apply."""
+    from .services import get
+
+    profile = get(inputs.service)
+    if inputs.export_for or inputs.write_key_file:
+        raise ConfigError(f"export-for and write-key-file set up App Store Connect tools; they do not apply to "
+                          f"{profile.title} tokens (service: {profile.name})")
+    # key-type and audience keep their App Store Connect defaults in action.yml: only a
+    # different value is a mistake.
+    if inputs.key_type not in ("", KeyType.TEAM.value) or inputs.audience not in ("", AUDIENCE_APP_STORE_CONNECT):
+        raise ConfigError(f"key-type and audience are for App Store Connect tokens; {profile.title} tokens "
+                          "take their claims from the service's profile")
+    options = Options(
+        service=profile.name, key_id=inputs.key_id or None, issuer_id=inputs.issuer_id or None,
+        key_path=inputs.private_key_path or None, key_env=_KEY_INPUT_VARIABLE if has_content else None,
+        lifetime=inputs.lifetime or None, scope=inputs.scope, team_id=inputs.team_id or None,
+        client_id=inputs.client_id or None, bundle_id=inputs.bundle_id or None,
+        services_id=inputs.services_id or None, origin=inputs.origin,
+    )
+    return resolve(options, {_KEY_INPUT_VARIABLE: inputs.private_key} if has_content else {})
 
 
 # -- key files ---------------------------------------------------------------
@@ -245,32 +286,48 @@ def _cell(text: str) -> str:
             .replace("|", "&#124;").replace("`", "&#96;"))
 
 
+def _title(token: Token) -> str:
+    from .services import get
+
+    return get(token.service).title
+
+
 def summary_markdown(token: Token, setup: JobSetup) -> str:
     facts = token.summary()
     scope = token.scope
-    rows = [
-        ("Key ID", str(facts["kid"])),
-        ("Key type", str(facts["key_type"])),
-        ("Audience", str(facts["audience"])),
-        ("Scope", "<br>".join(_cell(str(s)) for s in scope) if scope else "(any request)"),
-        ("Issued at", str(facts["issued_at"])),
-        ("Expires at", str(facts["expires_at"])),
-    ]
+    if token.service == DEFAULT_SERVICE:
+        rows = [
+            ("Key ID", str(facts["kid"])),
+            ("Key type", str(facts["key_type"])),
+            ("Audience", str(facts["audience"])),
+            ("Scope", "<br>".join(_cell(str(s)) for s in scope) if scope else "(any request)"),
+        ]
+    else:
+        claims = facts["claims"]
+        assert isinstance(claims, dict)  # nosec B101 - Token.summary's shape for services
+        rows = [("Service", token.service), ("Key ID", str(facts["kid"]))]
+        rows += [(f"Claim {name}", _cell(json.dumps(value))) for name, value in claims.items()]
+    rows += [("Issued at", str(facts["issued_at"])), ("Expires at", str(facts["expires_at"]))]
     later = ("`xctoken generate` mints a fresh token" if setup.launcher_dir else
              "the key file and variables are set" if setup.key_dir else "only this token (mint-on-demand: false)")
     rows.append(("Later steps", later))
-    lines = ["### App Store Connect API token", "", "| | |", "|---|---|"]
-    lines += [f"| {name} | {value if name in ('Scope', 'Later steps') else _cell(value)} |" for name, value in rows]
+    lines = [f"### {_title(token)} token", "", "| | |", "|---|---|"]
+    raw = ("Scope", "Later steps") + tuple(name for name, _ in rows if name.startswith("Claim "))
+    lines += [f"| {name} | {value if name in raw else _cell(value)} |" for name, value in rows]
     return "\n".join(lines) + "\n\n"
 
 
 def log_summary(token: Token, env_name: str, setup: JobSetup) -> str:
     facts = token.summary()
-    minutes = (int(token.claims["exp"]) - int(token.claims["iat"])) // 60  # type: ignore[call-overload]
-    text = (f"xctoken: signed an App Store Connect API token for key {facts['kid']} ({facts['key_type']} key, "
-            f"audience {facts['audience']}), valid {minutes} min until {facts['expires_at']}")
-    if facts["scope"]:
-        text += f", scoped to {len(facts['scope'])} request(s)"  # type: ignore[arg-type]
+    minutes = (token.expires - int(token.claims["iat"])) // 60  # type: ignore[call-overload]
+    if token.service == DEFAULT_SERVICE:
+        text = (f"xctoken: signed an App Store Connect API token for key {facts['kid']} ({facts['key_type']} key, "
+                f"audience {facts['audience']}), valid {minutes} min until {facts['expires_at']}")
+        if facts["scope"]:
+            text += f", scoped to {len(facts['scope'])} request(s)"  # type: ignore[arg-type]
+    else:
+        text = (f"xctoken: signed a token for {_title(token)} ({token.service}) with key {facts['kid']}, valid "
+                f"{minutes} min until {facts['expires_at']}")
     text += f"; exported as ${env_name}" if env_name else "; not exported to the environment"
     if setup.key_dir:
         text += f"; key file in {setup.key_dir}"
@@ -297,6 +354,7 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
         env_file = github.file_command_path(env, "GITHUB_ENV") if inputs.env_name or inputs.key_files_needed \
             else ""
         path_file = github.file_command_path(env, "GITHUB_PATH") if inputs.mint_on_demand else ""
+        summary_file = github.file_command_path(env, "GITHUB_STEP_SUMMARY", required=False)
         resolved = resolve_inputs(inputs)
         github.add_masks(resolved.key.secret_strings(), stdout)
         token = Signer(resolved.request, resolved.key).sign()
@@ -310,7 +368,7 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
         outputs = {
             "token": token.value,
             "expires-at": iso8601(token.expires_at),
-            "expires-at-epoch": str(token.claims["exp"]),
+            "expires-at-epoch": str(token.expires),
         }
         env_vars: dict[str, str] = {}
         setup = configure_job(inputs, resolved, env, made)
@@ -328,7 +386,6 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
         records += [(env_file, github.heredoc_record(k, v)) for k, v in env_vars.items()]
         if setup.launcher_dir:
             records.append((path_file, setup.launcher_dir + "\n"))
-        summary_file = env.get("GITHUB_STEP_SUMMARY", "")
         if summary_file:
             records.append((summary_file, summary_markdown(token, setup)))
         github.write_records(records)
@@ -336,6 +393,13 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
         _undo(made, env)
         _fail(stdout, str(error))
         return error.exit_code
+    except OSError as error:
+        # Writing to the log failed (stdout full or gone): the masks may not have reached the
+        # runner, so nothing may be handed over.
+        _undo(made, env)
+        _fail(stdout, f"cannot write to the job log ({errno.errorcode.get(error.errno or 0, 'I/O error')}); "
+                      "nothing was exported")
+        return OutputError.exit_code
     except Exception as error:  # noqa: BLE001 - a bug must still not print key material
         _undo(made, env)
         _fail(stdout, f"internal error ({type(error).__name__}); please report it (details are not "
@@ -347,7 +411,7 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
         raise
     # The audience is free text: break up "##" so it cannot read as a runner command
     # (the runner acts on "##[stop-commands]..." anywhere in a line).
-    stdout.write(inert(log_summary(token, inputs.env_name, setup)) + "\n")
+    stdout.write(inert(printable(log_summary(token, inputs.env_name, setup))) + "\n")
     stdout.flush()
     return 0
 
@@ -400,11 +464,20 @@ def _fail(stdout: TextIO, message: str) -> None:
         line = github.command_line("error", message, title="xctoken")
     except Exception:  # noqa: BLE001 - even without actions-toolkit the failure must show
         line = "::error::" + message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    stdout.write(line + "\n")
-    stdout.flush()
+    try:
+        stdout.write(line + "\n")
+        stdout.flush()
+    except (OSError, ValueError):
+        pass  # the log cannot take it: the exit code still fails the step
 
 
 def main(env: Mapping[str, str] | None = None, stdout: TextIO | None = None) -> int:
-    exit_on_sigterm()
-    return run(os.environ if env is None else env, stdout or sys.stdout)
+    guard_process()
+    stream = stdout or sys.stdout
+    if stream is None:  # started with stdout closed: no mask could reach the runner
+        return OutputError.exit_code
+    try:
+        return run(os.environ if env is None else env, stream)
+    finally:
+        settle_streams()
 
