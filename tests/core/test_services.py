@@ -47,9 +47,11 @@ CASES: dict[str, tuple[dict[str, object], dict[str, str], dict[str, object]]] = 
         {"team_id": TEAM}, {"alg": "ES256", "kid": KID}, {"iss": TEAM, "iat": IAT}),
     "sign-in-with-apple": (  # section 8
         {"team_id": TEAM, "client_id": "com.mytest.app"}, {"alg": "ES256", "kid": KID},
-        {"iss": TEAM, "iat": IAT, "exp": IAT + 180 * 86400, "aud": "https://appleid.apple.com", "sub": "com.mytest.app"}),
+        {"iss": TEAM, "iat": IAT, "exp": IAT + 180 * 86400, "aud": "https://appleid.apple.com",
+         "sub": "com.mytest.app"}),
     "musickit": (  # section 9
-        {"team_id": TEAM, "origin": ("https://example.com", "https://music.example.com")}, {"alg": "ES256", "kid": KID},
+        {"team_id": TEAM, "origin": ("https://example.com", "https://music.example.com")},
+        {"alg": "ES256", "kid": KID},
         {"iss": TEAM, "iat": IAT, "exp": IAT + 180 * 86400,
          "origin": ["https://example.com", "https://music.example.com"]}),
     "weatherkit": (  # section 10
@@ -235,3 +237,27 @@ def test_adding_a_service_is_adding_a_module() -> None:
     assert sorted(SERVICE_MODULES) == modules
     for module in modules:  # small and declarative
         assert len((package / f"{module}.py").read_text().splitlines()) < 80, module
+
+
+def test_app_store_server_matches_apples_own_library(test_key: TestKey) -> None:
+    """Apple's app-store-server-library as the reference: the same header fields, claim names, aud and bid.
+
+    Apple's Python library leaves iat out; the profile sends it, as Apple's documentation lists it
+    and its 60-minute rule counts from it. Nothing else may differ.
+    """
+    from appstoreserverlibrary.api_client import AppStoreServerAPIClient
+    from appstoreserverlibrary.models.Environment import Environment
+
+    client = AppStoreServerAPIClient(test_key.pem.encode(), KID, ISSUER, "com.example.testbundleid",
+                                     Environment.SANDBOX)
+    theirs = pyjwt.decode_complete(client._generate_token(), test_key.private_key.public_key(),  # noqa: SLF001
+                                   algorithms=["ES256"], audience="appstoreconnect-v1")
+    ours_token = mint_token(request_for("app-store-server"), test_key.private_key)
+    ours = pyjwt.decode_complete(ours_token.value, test_key.private_key.public_key(), algorithms=["ES256"],
+                                 audience="appstoreconnect-v1")
+    assert ours["header"] == theirs["header"]  # alg, kid, typ
+    assert set(ours["payload"]) - {"iat"} == set(theirs["payload"])
+    for name in ("iss", "aud", "bid"):
+        assert ours["payload"][name] == theirs["payload"][name], name
+    # Apple's library makes 5-minute tokens: the profile's default.
+    assert ours["payload"]["exp"] - ours["payload"]["iat"] == 300
