@@ -11,6 +11,7 @@ import json
 import re
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 import xctoken
 from xctoken import TokenRequest, mint_token
 
-from .helpers import assert_no_leak, key_renderings, sign_compact
+from .helpers import assert_no_leak, b64url, key_renderings, sign_compact
 
 KEY = SampleKey(ec.generate_private_key(ec.SECP256R1()))
 OTHER = SampleKey(ec.generate_private_key(ec.SECP256R1()), "OTHERKEY01")
@@ -422,6 +423,24 @@ FAILURES = [
             "looks like the key itself", ASC),
     Failure("PEM given to --key-env", ("generate", "--key-env", KEY.pem), 4, "name of an environment variable",
             ASC),
+    # Key text where the token's file belongs: refused naming the option, never quoting the value.
+    Failure("PEM given to --output", ("generate", "--output", KEY.pem), 3, "--output should be a path", ASC_ENV),
+    Failure("key body given to --output", ("generate", "--output", "".join(KEY.pem.splitlines()[1:-1])), 3,
+            "--output should be a path", ASC_ENV),
+    Failure("base64 given to --dotenv", ("generate", "--export", "--dotenv", b64(KEY.pem)), 3,
+            "--dotenv should be a path", {**ASC_ENV, "GITLAB_CI": "true"}),
+    Failure("PEM in $BASH_ENV", ("generate", "--export"), 3, "$BASH_ENV should be a path",
+            {**ASC_ENV, "CIRCLECI": "true", "BASH_ENV": KEY.pem}),
+    Failure("PEM in $GITHUB_ENV", ("generate", "--export"), 3, "$GITHUB_ENV should be a path",
+            {**ASC_ENV, "GITHUB_ACTIONS": "true", "GITHUB_ENV": KEY.pem}),
+    Failure("PEM in XCTOKEN_CACHE_DIR", ("generate", "--cache"), 3, "XCTOKEN_CACHE_DIR should be a path",
+            {**ASC_ENV, "XCTOKEN_CACHE_DIR": KEY.pem}),
+    # An unset variable ("$TOKEN_FILE") arrives as '': it must not mean "print the token into the log".
+    Failure("empty --output", ("generate", "--output", ""), 3, "--output is empty", ASC_ENV),
+    Failure("blank --output", ("generate", "-o", "  "), 3, "--output is empty", ASC_ENV),
+    Failure("empty --dotenv", ("generate", "--dotenv", ""), 3, "--dotenv is empty", {**ASC_ENV, "GITLAB_CI": "true"}),
+    Failure("empty --ci on Jenkins", ("generate", "--export", "--ci", ""), 3, "--ci is empty",
+            {**ASC_ENV, "JENKINS_URL": "https://ci.example", "BUILD_ID": "1"}),
     Failure("decode garbage", ("decode", "not-a-token"), 5, "not a JWT"),
     Failure("decode fastlane's 1260 s token", ("decode", FASTLANE_1260), 5, "breaks 1 of Apple's rules"),
     Failure("decode expired token", ("decode", "-"), 6, "has expired", input=EXPIRED),
@@ -541,6 +560,34 @@ def test_the_token_is_never_written_over_the_key_file(flags: tuple[str, ...], tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["AuthKey_2X9R4HXF34.p8", "link.p8"]
 
 
+@pytest.mark.parametrize("flags", [("--output", "{key}"), ("--export", "--dotenv", "{key}"),
+                                   ("--output", "./link.p8")])
+def test_the_token_is_never_written_over_a_key_read_from_stdin(flags: tuple[str, ...], tmp_path: Path) -> None:
+    # `xctoken generate --key - -o AuthKey.p8 < AuthKey.p8`: stdin is the key file itself.
+    key = KEY.write(tmp_path, "AuthKey_2X9R4HXF34.p8")
+    (tmp_path / "link.p8").symlink_to(key.name)
+    before = key.read_bytes()
+    args = [flag.format(key=key) for flag in flags]
+    with open(key, "rb") as stdin:
+        result = subprocess.run([sys.executable, "-m", "xctoken", "generate", "--key", "-", "--key-id", KEY_ID,
+                                 "--issuer-id", ISSUER_ID,
+                                 *args], env=clean_env(GITLAB_CI="true"), stdin=stdin, capture_output=True,
+                                cwd=tmp_path, timeout=60)
+    assert result.returncode == 3, result.stderr.decode()
+    (line,) = result.stderr.decode().splitlines()
+    assert "private key file itself (standard input reads it)" in line and result.stdout == b""
+    assert key.read_bytes() == before
+
+
+def test_a_key_given_as_the_output_path_never_becomes_a_file(tmp_path: Path) -> None:
+    # With no '/' in it, the key would have named a new file in the working directory.
+    body = "".join(KEY.pem.splitlines()[1:-1]).replace("/", "A")
+    result = xc("generate", "--output", body, cwd=tmp_path, **ASC_ENV)
+    assert result.returncode == 3 and result.stdout == b""
+    assert "--output should be a path" in result.stderr.decode() and body[:16] not in result.stderr.decode()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_output_dash_is_refused_not_a_file_named_dash(tmp_path: Path) -> None:
     result = xc("generate", "--output", "-", cwd=tmp_path, **ASC_ENV)
     assert result.returncode == 3 and "leave out --output" in result.stderr.decode()
@@ -569,3 +616,128 @@ def test_format_with_export_is_refused_not_ignored(tmp_path: Path) -> None:
     assert result.returncode == 3
     (line,) = result.stderr.decode().splitlines()
     assert "--format json" in line and not bash_env.exists()
+
+
+# ---------------------------------------------------------------------------- hostile values in output
+
+# What no output line may hold raw: C0 but the line's own "\n", DEL, C1, Unicode line separators, bidi controls.
+RAW_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def assert_acts_on_nothing(output: str) -> None:
+    """No line the runner reads (it splits at "\\r" too) is a workflow command; no terminal escape."""
+    assert not RAW_UNSAFE.search(output), ascii(output)
+    for line in re.split(r"\r\n|\r|\n", output):
+        assert not line.lstrip().startswith("::"), ascii(line)
+    # "##[" as the runner's culture-sensitive search sees it: characters of no weight skipped.
+    assert not re.search(r"#[^\x00-\x7f]*#", output), ascii(output)
+
+
+HOSTILE_DIRECTORY = "k\n::error::x\r::stop-commands::tok\x1b[2J\x9b31m\u2028\u202eevil\x7f"
+
+
+@pytest.mark.parametrize("flag", ["--key", "--key-dir"])
+def test_check_shows_a_hostile_key_path_escaped_on_its_line(flag: str, tmp_path: Path) -> None:
+    directory = tmp_path / HOSTILE_DIRECTORY
+    directory.mkdir()
+    key = KEY.write(directory, mode=0o644)  # world-readable: the warning names the path too
+    result = xc("check", flag, str(key if flag == "--key" else directory), "--issuer-id", ISSUER_ID,
+                cwd=tmp_path)
+    stdout, stderr = result.stdout.decode(), result.stderr.decode()
+    assert result.returncode == 0, stderr
+    assert_acts_on_nothing(stdout)
+    assert_acts_on_nothing(stderr)
+    shown = r"k\n::error::x\r::stop-commands::tok\u001b[2J\u009b31m\u2028\u202eevil\u007f"
+    (key_line,) = [line for line in stdout.splitlines() if line.startswith("key: ")]
+    assert shown in key_line
+    (warning,) = stderr.splitlines()
+    assert warning.startswith("xctoken: warning: ") and shown in warning and "chmod 600" in warning
+    assert_no_leak(stdout + stderr, SECRETS)
+
+
+def test_errors_show_a_hostile_path_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "nope\x1b]0;pwned\x07\u202e\x85::error::x" / f"AuthKey_{KEY_ID}.p8"
+    result = xc("check", "--key", str(path), "--issuer-id", ISSUER_ID, cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 4, stderr
+    assert_acts_on_nothing(stderr)
+    (line,) = stderr.splitlines()
+    assert line.startswith("xctoken: error: the key file ") and r"nope\u001b]0;pwned\u0007\u202e\u0085" in line
+
+
+HOSTILE_TOKEN_VALUES = {"alg": "#\ufe0f#[stop-commands]tok", "typ": "J\u200bW\u00adT\x1b[2J",
+                        "aud": "#\u2060#vso[task.setvariable variable=PATH]/tmp\n::error::x"}
+
+
+def test_decode_shows_a_hostile_token_as_ascii(tmp_path: Path) -> None:
+    # The report quotes alg, typ and aud in its checks: GitHub's "##[" search skips U+FE0F and
+    # friends, and repr() kept them raw. Every value is ASCII JSON now, the report all ASCII.
+    now = int(time.time())
+    hostile = sign_compact({"alg": HOSTILE_TOKEN_VALUES["alg"], "kid": KEY_ID, "typ": HOSTILE_TOKEN_VALUES["typ"]},
+                           {"iss": ISSUER_ID, "iat": now - 60, "exp": now + 600, "aud": HOSTILE_TOKEN_VALUES["aud"],
+                            "x": "\u202e\u2066\x9b\x1b]8;;https://evil/\x07", "\u2028::warning::y": 1},
+                           KEY.private_key)
+    text = xc("decode", hostile, cwd=tmp_path)
+    as_json = xc("decode", "--json", hostile, cwd=tmp_path)
+    for result in (text, as_json):
+        assert result.returncode == 5
+        stdout, stderr = result.stdout.decode(), result.stderr.decode()
+        assert stdout.isascii() and stderr.isascii(), ascii(stdout)
+        assert_acts_on_nothing(stdout + stderr)
+    report_lines = text.stdout.decode().splitlines()
+    assert r'  FAIL  alg is ES256: alg is "#\ufe0f#[stop-commands]tok"' in report_lines
+    assert r'  FAIL  typ is JWT: typ is "J\u200bW\u00adT\u001b[2J"' in report_lines
+    report = json.loads(as_json.stdout)
+    assert {name: report["header"].get(name, report["claims"].get(name)) for name in HOSTILE_TOKEN_VALUES} \
+        == HOSTILE_TOKEN_VALUES  # JSON's escapes: the values read back intact
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not strict JSON")
+
+
+def test_decode_json_is_strict_json_for_non_finite_numbers(tmp_path: Path) -> None:
+    # 1e400 reads as an infinite float, which json.dumps writes as Infinity: not JSON.
+    payload = (f'{{"iss":"{ISSUER_ID}","iat":{int(time.time()) - 60},"exp":1e400,"nbf":-1e999,'
+               '"aud":"appstoreconnect-v1"}').encode()
+    token = b64url(json.dumps({"alg": "ES256", "kid": KEY_ID, "typ": "JWT"}).encode()) + "." + \
+        b64url(payload) + "." + b64url(b"x" * 64)
+    result = xc("decode", "--json", token, cwd=tmp_path)
+    assert result.returncode == 5, result.stderr.decode()
+    report = json.loads(result.stdout, parse_constant=_refuse_constant)
+    assert report["claims"]["exp"] == "Infinity" and report["claims"]["nbf"] == "-Infinity"
+    assert {c["rule"] for c in report["checks"] if not c["passed"]} >= {"iat and exp are integer seconds"}
+    human = xc("decode", token, cwd=tmp_path)
+    assert human.returncode == 5 and "FAIL  iat and exp are integer seconds" in human.stdout.decode()
+
+
+@pytest.mark.parametrize(("args", "env"), [
+    (("check", "--lifetime", "\u0661\u0662\u0660\u0660"), {}),
+    (("check", "--lifetime", "\uff12\uff10m"), {}),
+    (("check",), {"XCTOKEN_LIFETIME": "\u0967\u0968\u0966\u0966"}),
+    (("check", "--clock-skew", "\uff16\uff10"), {}),
+    (("check",), {"XCTOKEN_CLOCK_SKEW": "\u0666\u0660s"}),
+    (("generate", "--cache", "--min-valid", "\uff15m"), {}),
+])
+def test_durations_with_non_ascii_digits_are_configuration_errors(
+        args: tuple[str, ...], env: dict[str, str], tmp_path: Path) -> None:
+    result = xc(*args, cwd=tmp_path, **ASC_ENV, XCTOKEN_CACHE_DIR=str(tmp_path / "cache"), **env)
+    stderr = result.stderr.decode()
+    assert result.returncode == 3, stderr
+    (line,) = stderr.splitlines()
+    assert line.startswith("xctoken: error: ") and "whole number of seconds" in line and "non-ASCII" in line
+    assert result.stdout == b""
+
+
+@pytest.mark.parametrize("args", [
+    ("check", "x\x1b]0;pwned\x07\u202e##[stop-commands]tok\u2028::error::y"),
+    ("generate", "--format", "#\ufe0f#[stop-commands]tok\x1b[2J"),
+])
+def test_usage_errors_show_what_was_typed_escaped(args: tuple[str, ...], tmp_path: Path) -> None:
+    # argparse quotes an unknown argument as typed: it goes out through the same escaping.
+    result = xc(*args, cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert_acts_on_nothing(stderr)
+    (line,) = stderr.splitlines()
+    assert line.startswith("xctoken: error: ") and "stop-commands" in line

@@ -3,7 +3,7 @@
 A case names the setting it poisons (``field``), builds its value from the
 run's canary key (so a truncated or corrupted copy of the canary that gets
 echoed is caught by the leak scanner), and says which exit code the README
-documents for it (3 configuration, 4 private key). Entry points (the CLI with
+documents for it (3 configuration, 4 private key, 7 output). Entry points (the CLI with
 a key file, with ASC_* variables, with stdin, the library, the GitHub action)
 decide how a field reaches the tool; a value an entry point cannot carry (a
 NUL byte in an environment variable, 1 MB in one execve string) is reported
@@ -45,10 +45,12 @@ class Case:
     """One hostile input: ``field`` gets ``build(canary)``, everything else is valid."""
 
     id: str
-    field: str  # key | key_id | issuer_id | lifetime | scope | export_name
+    field: str  # key | key_id | issuer_id | lifetime | scope | export_name | output_path
     build: Callable[[Canary], Value]
     exit_code: int
-    mentions: str  # a word the one error line must contain (case-insensitive): is it about the right thing?
+    # A word the one error line must contain (case-insensitive): is it about the right thing?
+    # "{via}" stands for the option or variable the entry point passes output_path through.
+    mentions: str
     others: dict[str, Value] = field(default_factory=dict)  # other settings this case needs (e.g. lifetime)
     # Extra keys whose material must not show either (the RSA key given as the key, ...).
     extra_secrets: Callable[[Canary], list[Canary]] = lambda canary: []
@@ -155,6 +157,12 @@ def _pkcs12_b64(canary: Canary) -> str:
     return base64.b64encode(_pkcs12(canary)).decode()
 
 
+def _body_without_slashes(canary: Canary) -> str:
+    # The key's body on one line with no '/': as a path it names a file in the working
+    # directory, which would be created (named after the key) and named in the success line.
+    return "".join(_pem_lines(canary)[1:-1]).replace("/", "A")
+
+
 def _nul_inside(canary: Canary) -> bytes:
     pem = canary.pem().encode()
     return pem[:40] + b"\x00" + pem[40:]
@@ -191,6 +199,9 @@ _LONG = {"lifetime": "1h"}
 _ACTION_MISSING = {"action": CONFIG}
 _ACTION_EMPTY_IS_DEFAULT = {"action": "an empty action input means the input's default"}
 _ACTION_SCOPE_LINES = {"action": "the scope input takes one entry per line, so two lines are two entries"}
+# A CI's own file variable left empty means "not inside that CI": the token cannot be delivered (7).
+# An empty --output or --dotenv is a configuration error (3): taken as "not given", it would print the token.
+_CI_FILE_UNSET = {"cli-env-github": 7, "cli-circleci": 7, "cli-codemagic": 7, "action": 7}
 
 BAD_CASES: list[Case] = [
     # --- the private key (exit 4)
@@ -285,9 +296,22 @@ BAD_CASES: list[Case] = [
     Case("env-name-node-options", "export_name", lambda c: "NODE_OPTIONS", CONFIG, "NODE_OPTIONS"),
     Case("env-name-path", "export_name", lambda c: "PATH", CONFIG, "PATH"),
     Case("env-name-ld-preload", "export_name", lambda c: "LD_PRELOAD", CONFIG, "LD_"),
+    Case("env-name-https-proxy", "export_name", lambda c: "HTTPS_PROXY", CONFIG, "HTTPS_PROXY"),
+    Case("env-name-java-tool-options", "export_name", lambda c: "JAVA_TOOL_OPTIONS", CONFIG, "JAVA_TOOL_OPTIONS"),
+    Case("env-name-git-ssh-command", "export_name", lambda c: "GIT_SSH_COMMAND", CONFIG, "GIT_SSH_COMMAND"),
+    Case("env-name-input", "export_name", lambda c: "INPUT_TOKEN", CONFIG, "INPUT_TOKEN"),
     Case("env-name-leading-digit", "export_name", lambda c: "1TOKEN", CONFIG, "name"),
     Case("env-name-shell", "export_name", lambda c: "A;touch${IFS}pwned", CONFIG, "name"),
     Case("env-name-unicode", "export_name", lambda c: "TÖKEN", CONFIG, "name"),
+    # --- where the token goes: --output, --dotenv, $GITHUB_ENV, $GITHUB_OUTPUT, $BASH_ENV, $CM_ENV (exit 3)
+    Case("output-path-is-the-key-pem", "output_path", lambda c: c.pem(), CONFIG, "{via}"),
+    Case("output-path-is-the-key-base64", "output_path", lambda c: base64.b64encode(c.pem().encode()).decode(),
+         CONFIG, "{via}"),
+    Case("output-path-is-the-key-body-without-slashes", "output_path", _body_without_slashes, CONFIG, "{via}"),
+    Case("output-path-is-the-key-literal-n", "output_path", lambda c: c.pem().strip().replace("\n", "\\n"),
+         CONFIG, "{via}"),
+    Case("output-path-empty", "output_path", lambda c: "", CONFIG, "{via}", exit_for=_CI_FILE_UNSET),
+    Case("output-path-blank", "output_path", lambda c: "  ", CONFIG, "{via}", exit_for=_CI_FILE_UNSET),
 ]
 
 # Mangled in the ways people really store keys, and accepted: these must mint a token.

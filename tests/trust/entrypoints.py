@@ -1,7 +1,7 @@
 """Every way into xctoken, as rows the hostile tests run the same cases through.
 
 An :class:`EntryPoint` turns settings (``key``, ``key_id``, ``issuer_id``,
-``lifetime``, ``scope``, ``export_name``) into one real run of the product in a
+``lifetime``, ``scope``, ``export_name``, ``output_path``) into one real run of the product in a
 fresh :class:`Workspace` and returns a :class:`~.leaks.Capture` of every byte it
 wrote. It also says where a token is allowed to go for that entry point, which
 is what the leak scanner checks against.
@@ -92,6 +92,7 @@ class Expectation:
 class EntryPoint:
     name = ""
     exports = False  # does it take an export_name?
+    output_path_via = ""  # the option or variable an output_path reaches the tool through ("" = none)
     error_prefix = "xctoken: error: "
 
     def unrepresentable(self, settings: Mapping[str, Value]) -> str | None:
@@ -134,9 +135,10 @@ class CliKeyFile(EntryPoint):
     """``xctoken generate --key FILE`` with every setting as a flag; the token on stdout."""
 
     name = "cli-key-file"
+    output_path_via = "--output"
 
     def unrepresentable(self, settings: Mapping[str, Value]) -> str | None:
-        return _argv_problem(settings, ("key_id", "issuer_id", "lifetime", "scope"))
+        return _argv_problem(settings, ("key_id", "issuer_id", "lifetime", "scope", "output_path"))
 
     def run(self, ws: Workspace, canary: Canary, settings: Mapping[str, Value]) -> Capture:
         key_file = ws.work / "AuthKey.p8"
@@ -145,6 +147,8 @@ class CliKeyFile(EntryPoint):
                     "--key-id", settings.get("key_id", GOOD_KEY_ID),  # type: ignore[arg-type]
                     "--issuer-id", settings.get("issuer_id", GOOD_ISSUER),  # type: ignore[arg-type]
                     *_token_flags(settings))
+        if "output_path" in settings:
+            argv += ["--output", settings["output_path"]]  # type: ignore[list-item]
         return ws.run(argv, ws.base_env())  # type: ignore[arg-type]
 
     def expectation(self, ws: Workspace) -> Expectation:
@@ -156,13 +160,16 @@ class CliEnvGitHub(EntryPoint):
 
     name = "cli-env-github"
     exports = True
+    output_path_via = "GITHUB_ENV"
 
     def unrepresentable(self, settings: Mapping[str, Value]) -> str | None:
-        return _argv_problem(settings, ("key", "key_id", "issuer_id", "lifetime", "scope", "export_name"))
+        return _argv_problem(settings, ("key", "key_id", "issuer_id", "lifetime", "scope", "export_name",
+                                        "output_path"))
 
     def run(self, ws: Workspace, canary: Canary, settings: Mapping[str, Value]) -> Capture:
         env = ws.base_env(**DEBUG_ENV, CI="true", GITHUB_ACTIONS="true",
-                          GITHUB_ENV=str(ws.github_env), GITHUB_OUTPUT=str(ws.github_output),
+                          GITHUB_ENV=_env_value(settings.get("output_path", str(ws.github_env))),
+                          GITHUB_OUTPUT=str(ws.github_output),
                           GITHUB_STEP_SUMMARY=str(ws.github_summary), RUNNER_TEMP=str(ws.runner_temp),
                           **_asc_variables(canary, settings))
         return ws.run(_export_argv(settings), env)  # type: ignore[arg-type]
@@ -195,15 +202,16 @@ class CliStdinDotenv(EntryPoint):
 
     name = "cli-stdin-dotenv"
     exports = True
+    output_path_via = "--dotenv"
 
     def unrepresentable(self, settings: Mapping[str, Value]) -> str | None:
-        return _argv_problem(settings, ("key_id", "issuer_id", "lifetime", "scope", "export_name"))
+        return _argv_problem(settings, ("key_id", "issuer_id", "lifetime", "scope", "export_name", "output_path"))
 
     def run(self, ws: Workspace, canary: Canary, settings: Mapping[str, Value]) -> Capture:
         argv = _cli("generate", "--verbose", "--key", "-",
                     "--key-id", settings.get("key_id", GOOD_KEY_ID),  # type: ignore[arg-type]
                     "--issuer-id", settings.get("issuer_id", GOOD_ISSUER),  # type: ignore[arg-type]
-                    "--dotenv", str(ws.work / "token.env"),
+                    "--dotenv", settings.get("output_path", str(ws.work / "token.env")),  # type: ignore[arg-type]
                     "--export", settings.get("export_name", "APP_STORE_CONNECT_TOKEN"),  # type: ignore[arg-type]
                     *_token_flags(settings))
         env = ws.base_env(CI="true", GITLAB_CI="true")
@@ -222,15 +230,18 @@ class CliFileAdapter(EntryPoint):
         self.name = name
         self.marker = marker
         self.file_variable = file_variable
+        self.output_path_via = file_variable
 
     def unrepresentable(self, settings: Mapping[str, Value]) -> str | None:
-        return _argv_problem(settings, ("key", "key_id", "issuer_id", "lifetime", "scope", "export_name"))
+        return _argv_problem(settings, ("key", "key_id", "issuer_id", "lifetime", "scope", "export_name",
+                                        "output_path"))
 
     def target(self, ws: Workspace) -> Path:
         return ws.runner_temp / f"{self.file_variable.lower()}.sh"
 
     def run(self, ws: Workspace, canary: Canary, settings: Mapping[str, Value]) -> Capture:
-        env = ws.base_env(CI="true", **self.marker, **{self.file_variable: str(self.target(ws))},
+        path = _env_value(settings.get("output_path", str(self.target(ws))))
+        env = ws.base_env(CI="true", **self.marker, **{self.file_variable: path},
                           **_asc_variables(canary, settings))
         return ws.run(_export_argv(settings), env)  # type: ignore[arg-type]
 
@@ -309,10 +320,12 @@ class Action(EntryPoint):
 
     name = "action"
     exports = True
+    output_path_via = "GITHUB_OUTPUT"
     error_prefix = "::error"
 
     def unrepresentable(self, settings: Mapping[str, Value]) -> str | None:
-        return _argv_problem(settings, ("key", "key_id", "issuer_id", "lifetime", "scope", "export_name"))
+        return _argv_problem(settings, ("key", "key_id", "issuer_id", "lifetime", "scope", "export_name",
+                                        "output_path"))
 
     def run(self, ws: Workspace, canary: Canary, settings: Mapping[str, Value]) -> Capture:
         inputs: dict[str, str | bytes] = {
@@ -326,7 +339,8 @@ class Action(EntryPoint):
         if "scope" in settings:
             inputs["INPUT_SCOPE"] = "\n".join(settings["scope"])  # type: ignore[arg-type]
         env = ws.base_env(**DEBUG_ENV, **inputs, CI="true", GITHUB_ACTIONS="true",
-                          GITHUB_ENV=str(ws.github_env), GITHUB_OUTPUT=str(ws.github_output),
+                          GITHUB_ENV=str(ws.github_env),
+                          GITHUB_OUTPUT=_env_value(settings.get("output_path", str(ws.github_output))),
                           GITHUB_STEP_SUMMARY=str(ws.github_summary), RUNNER_TEMP=str(ws.runner_temp),
                           GITHUB_PATH=str(ws.github_path), GITHUB_WORKSPACE=str(ws.work))
         return ws.run(action_command(), env)

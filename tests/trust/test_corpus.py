@@ -32,6 +32,8 @@ def _prepare(entry: EntryPoint, case: Case, canary: Canary) -> dict[str, object]
         pytest.skip("the GitHub action (xctoken.action) does not exist yet")
     if case.field == "export_name" and not entry.exports:
         pytest.skip(f"{entry.name} exports no variable")
+    if case.field == "output_path" and not entry.output_path_via:
+        pytest.skip(f"{entry.name} is given no path to write the token to")
     if case.github_only and not entry.name.endswith("github") and not isinstance(entry, Action):
         pytest.skip(f"{case.id} is a GitHub runner rule")
     if entry.name in case.not_for:
@@ -66,8 +68,9 @@ def check_refusal(entry: EntryPoint, case: Case, capture: Capture, canary: Canar
         problems.append(f"{len(errors)} error lines, expected exactly one: {errors!r:.300}")
     else:
         line = errors[0]
-        if not re.search(re.escape(case.mentions), line, re.IGNORECASE):
-            problems.append(f"the error line does not mention {case.mentions!r}: {line!r:.300}")
+        mentions = case.mentions.replace("{via}", entry.output_path_via)
+        if not re.search(re.escape(mentions), line, re.IGNORECASE):
+            problems.append(f"the error line does not mention {mentions!r}: {line!r:.300}")
         if len(line) > 600 or any(ord(c) < 32 for c in line):
             problems.append(f"the error line is not one short clean line: {line!r:.300}")
     other = [line for line in stderr.split("\n")
@@ -117,4 +120,5 @@ def test_the_corpus_is_big_enough() -> None:
     # The issue asks for at least 50 bad inputs; each must be distinct.
     assert len(BAD_CASES) >= 50
     assert len({c.id for c in BAD_CASES}) == len(BAD_CASES)
-    assert {c.field for c in BAD_CASES} == {"key", "key_id", "issuer_id", "lifetime", "scope", "export_name"}
+    assert {c.field for c in BAD_CASES} == {"key", "key_id", "issuer_id", "lifetime", "scope", "export_name",
+                                            "output_path"}

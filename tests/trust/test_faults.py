@@ -14,6 +14,7 @@ missing directory, a directory where a file should be).
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import stat
@@ -161,7 +162,7 @@ def test_output_never_replaces_a_device_pipe_or_standard_stream(tmp_path) -> Non
 def test_output_interrupted_mid_write_removes_its_temp_file(canary: Canary, tmp_path, monkeypatch) -> None:
     """SIGTERM lands while the secret file is being written: the temp file must go.
 
-    The CLI turns SIGTERM into SystemExit (console.exit_on_sigterm); raising it from the
+    The CLI turns SIGTERM into SystemExit (console.guard_process); raising it from the
     fsync that follows the write is that moment, made deterministic.
     """
     from xctoken import files
@@ -207,58 +208,115 @@ def test_stdout_piped_into_head_never_shows_a_traceback(canary: Canary, tmp_path
 # --- SIGTERM while blocked writing a file command
 
 
-def _fifo_run(ws: Workspace, argv: list[str], env: dict[str, str | bytes], fifo: Path) -> Capture:
-    os.mkfifo(fifo, 0o600)
-    process = subprocess.Popen(argv, env=env, cwd=ws.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        # Wait until it is blocked opening the FIFO (nobody reads it), then stop it.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not _blocked_on(process.pid, fifo):
-            time.sleep(0.05)
-        assert _blocked_on(process.pid, fifo), "the run never reached the file command"
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+def _locked_run(ws: Workspace, argv: list[str], env: dict[str, str | bytes], target: Path,
+                stop: signal.Signals = signal.SIGTERM) -> Capture:
+    """Run ``argv`` while this test holds the flock on ``target``; SIGTERM it once it waits for the lock.
+
+    (A FIFO no longer makes a writer wait: append_records refuses it without blocking.)
+    """
+    import fcntl
+
+    target.write_bytes(b"")
+    with open(target, "ab") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        process = subprocess.Popen(argv, env=env, cwd=ws.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not _waiting_for_lock(process.pid, target):
+                time.sleep(0.05)
+            assert _waiting_for_lock(process.pid, target), "the run never reached the file command"
+            process.send_signal(stop)
+            stdout, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     return Capture(stdout, stderr, process.returncode)
 
 
-def _blocked_on(pid: int, fifo: Path) -> bool:
+def _waiting_for_lock(pid: int, target: Path) -> bool:
+    """Is ``pid`` blocked in flock() on a descriptor of ``target``?"""
     try:
         syscall = Path(f"/proc/{pid}/syscall").read_text().split()
         wchan = Path(f"/proc/{pid}/wchan").read_text()
-    except OSError:
+        fd_target = os.readlink(f"/proc/{pid}/fd/{int(syscall[1], 16)}") if len(syscall) > 1 else ""
+    except (OSError, ValueError):
         return False
-    # openat (257 on x86-64) blocks in the FIFO open path until a reader comes.
-    return bool(syscall) and ("fifo" in wchan or syscall[0] == "257")
+    # flock is syscall 73 on x86-64 and 32 on arm64; the kernel waits in locks_lock_inode_wait.
+    return fd_target == str(target) and ("lock" in wchan or syscall[0] in ("73", "32"))
 
 
 def test_sigterm_while_exporting_leaves_no_record_and_no_traceback(canary: Canary, tmp_path) -> None:
     ws = Workspace(tmp_path)
-    fifo = ws.tmp / "env-fifo"
-    capture = _fifo_run(ws, _cli("generate", "--export", "TOKEN"), _github_env(ws, canary, GITHUB_ENV=str(fifo)),
-                        fifo)
+    env_file = ws.tmp / "env-locked"
+    capture = _locked_run(ws, _cli("generate", "--export", "TOKEN"),
+                          _github_env(ws, canary, GITHUB_ENV=str(env_file)), env_file)
     assert capture.returncode in (128 + signal.SIGTERM, -signal.SIGTERM)
     assert b"Traceback" not in capture.stderr
     assert find_leaks(capture, canary, github=True) == []
-    assert [p.name for p in ws.tmp.iterdir()] == ["env-fifo"]
+    assert [p.name for p in ws.tmp.iterdir()] == ["env-locked"]
+    assert env_file.read_bytes() == b""
 
 
 def test_action_sigterm_while_writing_leaves_no_readable_key_file(canary: Canary, tmp_path) -> None:
     _require_action()
     ws = Workspace(tmp_path)
-    fifo = ws.tmp / "output-fifo"
-    env = _github_env(ws, canary, GITHUB_OUTPUT=str(fifo), **{"INPUT_WRITE-KEY-FILE": "true"})
-    capture = _fifo_run(ws, action_command(), env, fifo)
+    output = ws.tmp / "output-locked"
+    env = _github_env(ws, canary, GITHUB_OUTPUT=str(output), **{"INPUT_WRITE-KEY-FILE": "true"})
+    capture = _locked_run(ws, action_command(), env, output)
     assert capture.returncode != 0
     assert b"Traceback" not in capture.stderr + capture.stdout
     assert find_leaks(capture, canary, github=True) == []
     assert ws.github_env.read_bytes() == b"" and ws.github_summary.read_bytes() == b""
+    assert output.read_bytes() == b""
     for path in ws.runner_temp.rglob("*"):
         mode = stat.S_IMODE(path.stat().st_mode)
         assert not mode & 0o077, f"{path} is mode {mode:o} after SIGTERM"
+
+
+# --- a FIFO where a file belongs: refused at once, never waited on
+
+
+@pytest.mark.parametrize("variable", ["GITHUB_ENV", "BASH_ENV", "--dotenv"])
+def test_a_fifo_as_the_file_to_append_to_is_refused_without_waiting(canary: Canary, tmp_path,
+                                                                   variable: str) -> None:
+    ws = Workspace(tmp_path)
+    fifo = ws.tmp / "fifo"
+    os.mkfifo(fifo, 0o600)
+    if variable == "GITHUB_ENV":
+        argv, env = _cli("generate", "--export", "TOKEN"), _github_env(ws, canary, GITHUB_ENV=str(fifo))
+    elif variable == "BASH_ENV":
+        argv, env = _cli("generate", "--export", "TOKEN"), _github_env(
+            ws, canary, GITHUB_ACTIONS="", CIRCLECI="true", BASH_ENV=str(fifo))
+    else:
+        argv, env = _cli("generate", "--export", "TOKEN", "--dotenv", str(fifo)), _github_env(
+            ws, canary, GITHUB_ACTIONS="", GITLAB_CI="true")
+    capture = ws.run(argv, env, timeout=30)  # before the fix: blocked in open() until the timeout
+    line = assert_clean_failure(capture, canary)
+    assert "is not a regular file" in line
+    assert capture.files == {}
+
+
+def test_a_fifo_as_the_key_file_is_refused_without_waiting(canary: Canary, tmp_path) -> None:
+    ws = Workspace(tmp_path)
+    fifo = ws.work / f"AuthKey_{GOOD_KEY_ID}.p8"
+    os.mkfifo(fifo, 0o600)
+    capture = ws.run(_cli("generate", "--key", str(fifo), "--issuer-id", GOOD_ISSUER),
+                     ws.base_env(), timeout=30)
+    line = assert_clean_failure(capture, canary, exit_code=4)
+    assert "named pipe" in line
+
+
+def test_a_key_piped_through_process_substitution_still_works(canary: Canary, tmp_path) -> None:
+    # --key <(op read ...): a pipe with a writer is read to its end, as before.
+    ws = Workspace(tmp_path)
+    key = ws.tmp / "key.p8"
+    key.write_text(canary.pem())
+    script = (f"{sys.executable} -m xctoken generate --key <(sleep 0.3; cat {key}) "
+              f"--key-id {GOOD_KEY_ID} --issuer-id {GOOD_ISSUER}")
+    result = subprocess.run(["bash", "-c", script], env=ws.base_env(), capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()[-300:]
+    assert canary.verifies(result.stdout.strip())
 
 
 # --- unreadable and unwritable, as a user who is not root
@@ -303,10 +361,93 @@ def test_unwritable_github_output_is_an_output_error(canary: Canary, tmp_path) -
     assert capture.files == {}
 
 
-def test_action_sigterm_while_writing_removes_the_key_files_it_made(canary: Canary, tmp_path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_action_stopped_while_writing_removes_the_key_files_it_made(canary: Canary, tmp_path,
+                                                                     stop: signal.Signals) -> None:
     _require_action()
     ws = Workspace(tmp_path)
-    fifo = ws.tmp / "output-fifo"
-    env = _github_env(ws, canary, GITHUB_OUTPUT=str(fifo), **{"INPUT_WRITE-KEY-FILE": "true"})
-    _fifo_run(ws, action_command(), env, fifo)
+    output = ws.tmp / "output-locked"
+    env = _github_env(ws, canary, GITHUB_OUTPUT=str(output), **{"INPUT_WRITE-KEY-FILE": "true"})
+    capture = _locked_run(ws, action_command(), env, output, stop)
+    assert capture.returncode == 128 + stop
     assert [p for p in ws.runner_temp.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("entry", ["cli", "action"])
+def test_no_core_file_can_hold_the_key(canary: Canary, tmp_path, entry: str) -> None:
+    """The process that holds the key has its core size limit at 0, whatever the shell allowed."""
+    probe = (f"import resource, sys; sys.path.insert(0, {str(ROOT / 'src')!r}); "
+             "from xctoken.console import guard_process; guard_process(); "
+             "print(resource.getrlimit(resource.RLIMIT_CORE))")
+    shell = f"ulimit -c unlimited 2>/dev/null || ulimit -c 1000000; exec {sys.executable} -c {shlex.quote(probe)}"
+    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=30)
+    assert result.stdout.strip() == "(0, 0)", result.stderr
+    # Both entry points call it first thing.
+    source = (ROOT / "src" / "xctoken" / ("cli.py" if entry == "cli" else "action.py")).read_text()
+    main = source[source.index("def main("):]
+    assert "guard_process()" in main.split("\n", 3)[1] + main.split("\n", 3)[2]
+
+
+# --- the log itself cannot be written: stdout or stderr full, closed or /dev/null
+
+
+def _run_with_streams(argv: list[str], env: dict[str, str | bytes], stdout: str, stderr: str,
+                      cwd: Path) -> tuple[int, bytes, bytes]:
+    """Run with stdout/stderr each "capture", "full" (/dev/full), "null" (/dev/null) or "closed"."""
+    redirect = {"capture": "", "full": "{fd}>/dev/full", "null": "{fd}>/dev/null", "closed": "{fd}>&-"}
+    shell = " ".join([shlex.join(argv), redirect[stdout].format(fd=1), redirect[stderr].format(fd=2)])
+    result = subprocess.run(["bash", "-c", shell], env=env, cwd=cwd, capture_output=True, timeout=60)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_export_with_stderr_full_delivers_and_exits_0(canary: Canary, tmp_path) -> None:
+    ws = Workspace(tmp_path)
+    bash_env = ws.tmp / "bash_env"
+    env = ws.base_env(CIRCLECI="true", BASH_ENV=str(bash_env), ASC_PRIVATE_KEY=canary.pem(),
+                      ASC_KEY_ID=GOOD_KEY_ID, ASC_ISSUER_ID=GOOD_ISSUER)
+    code, out, err = _run_with_streams(_cli("generate", "--verbose", "--export"), env, "capture", "full", ws.work)
+    assert code == 0 and out == b"" and err == b""
+    assert b"export APP_STORE_CONNECT_TOKEN=" in bash_env.read_bytes()
+
+
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_a_configuration_error_keeps_its_exit_code_when_stderr_cannot_take_it(canary: Canary, tmp_path,
+                                                                             stderr: str) -> None:
+    ws = Workspace(tmp_path)
+    env = ws.base_env(ASC_PRIVATE_KEY=canary.pem(), ASC_ISSUER_ID=GOOD_ISSUER)  # no key ID
+    code, out, err = _run_with_streams(_cli("generate", "--lifetime", "99h"), env, "capture", stderr, ws.work)
+    assert (code, out, err) == (3, b"", b"")
+
+
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_the_action_with_an_unwritable_log_fails_cleanly_and_exports_nothing(canary: Canary, tmp_path,
+                                                                           stdout: str) -> None:
+    _require_action()
+    ws = Workspace(tmp_path)
+    code, out, err = _run_with_streams(action_command(), _github_env(ws, canary), stdout, "capture", ws.work)
+    assert code == OUTPUT_ERROR, err[-500:]
+    assert b"Traceback" not in err and err == b""
+    for file_command in (ws.github_env, ws.github_output, ws.github_path):
+        assert not file_command.exists() or file_command.read_bytes() == b""
+    assert [p for p in ws.runner_temp.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("stderr", ["null", "closed"])
+def test_generate_on_github_never_prints_an_unmasked_token(canary: Canary, tmp_path, stderr: str) -> None:
+    """The mask goes to stderr; with stderr gone, ``$(xctoken generate)`` must not get a bare token
+    (nor the ``::add-mask::`` line, which the old fallback to stdout put into the capture)."""
+    ws = Workspace(tmp_path)
+    code, out, err = _run_with_streams(_cli("generate"), _github_env(ws, canary), "capture", stderr, ws.work)
+    assert code == OUTPUT_ERROR
+    assert out == b"" and err == b""
+
+
+def test_every_documented_exit_code_is_in_the_readme() -> None:
+    from xctoken.errors import EXIT_CODES
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| exit code | meaning |"):]
+    table = table[:table.index("\n\n")]
+    documented = {int(code) for row in table.splitlines()[2:] for code in row.split("|")[1].split(",")}
+    assert documented == set(EXIT_CODES)
+    assert {129, 130, 143} <= set(EXIT_CODES)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 from ..errors import ConfigError, OutputError
-from ..files import append_records
+from ..files import append_records, check_output_path
 from ..keys import LoadedKey
 from ..signing import Token
 
@@ -35,10 +35,12 @@ _SHOWABLE_CI_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,14}")
 class ExportJob:
     """What an adapter is asked to do: make ``token`` available as ``name``."""
 
+    # repr=False: a debugger, an error reporter or a log of locals must not show the token, the
+    # key or the environment (which may hold the key as ASC_PRIVATE_KEY).
     name: str
-    token: Token
-    env: Mapping[str, str]
-    key: LoadedKey | None = None  # for masking the key where the CI can mask
+    token: Token = field(repr=False)
+    env: Mapping[str, str] = field(repr=False)
+    key: LoadedKey | None = field(default=None, repr=False)  # for masking the key where the CI can mask
     dotenv: str | None = None  # GitLab: a dotenv report file to append to
     extra: dict[str, str] = field(default_factory=dict)  # more variables (e.g. expiry), non-secret
     output: str | None = None  # Jenkins / none: write the token to this file (0600) instead of stdout
@@ -127,16 +129,27 @@ def check_value(name: str, value: str, ci_title: str, forbidden: str = "") -> st
 
 
 # Names every later step relies on: a token in one of these breaks or hijacks them.
-_NAMES_STEPS_RELY_ON = frozenset({"PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "CI", "PWD", "USER",
-                                  "TMPDIR", "PYTHONPATH", "PYTHONSTARTUP", "NODE_OPTIONS"})
-# GITHUB_*: GITHUB_TOKEN, GITHUB_PATH... are read by tools (gh, git helpers) on every CI.
-_PREFIXES_STEPS_RELY_ON = ("LD_", "DYLD_", "GITHUB_")
+# Each one changes what a later step runs or how: the shell's own, the loaders',
+# the interpreters' start-up hooks (Python, Node, the JVM, Ruby, Perl), git's
+# transport commands, and the proxy variables every HTTP client obeys.
+_NAMES_STEPS_RELY_ON = frozenset({
+    "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "CI", "PWD", "USER", "TMPDIR", "CDPATH", "PS4",
+    "PROMPT_COMMAND", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "NODE_OPTIONS",
+    "NODE_PATH", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "RUBYOPT", "RUBYLIB", "PERL5OPT",
+    "PERL5LIB", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL",
+    "SSH_ASKPASS", "EDITOR", "VISUAL", "PAGER"})
+# GITHUB_*: GITHUB_TOKEN, GITHUB_PATH... are read by tools (gh, git helpers) on every CI;
+# INPUT_*: an action's inputs (a later action would read the token as one of its own).
+_PREFIXES_STEPS_RELY_ON = ("LD_", "DYLD_", "GITHUB_", "INPUT_", "GIT_CONFIG_")
+# HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY (and lower case, which upper() folds)
+_SUFFIXES_STEPS_RELY_ON = ("_PROXY",)
 
 
 def check_name(name: str, ci_title: str, reserved_prefixes: Sequence[str] = ()) -> str:
     """Refuse a name a CI reserves (``reserved_prefixes``) or every later step relies on."""
     upper = validate_variable_name(name).upper()
-    if upper in _NAMES_STEPS_RELY_ON or upper.startswith(_PREFIXES_STEPS_RELY_ON):
+    if (upper in _NAMES_STEPS_RELY_ON or upper.startswith(_PREFIXES_STEPS_RELY_ON)
+            or upper.endswith(_SUFFIXES_STEPS_RELY_ON)):
         raise ConfigError(f"{name} is a variable every later step relies on; export the token under "
                           "its own name, like APP_STORE_CONNECT_TOKEN")
     taken = [prefix for prefix in reserved_prefixes if upper.startswith(prefix)]
@@ -152,11 +165,14 @@ def append_to_env_file(job: ExportJob, variable: str, text: str, later: str) -> 
     CircleCI's $BASH_ENV and Codemagic's $CM_ENV work this way: the CI reads the
     file before each later step. ``later`` says who reads it ("CircleCI steps").
     """
-    path = job.env.get(variable)
-    if not path:
+    path = job.env.get(variable, "")
+    if not path.strip():
         raise OutputError(f"{variable} is not set, so later {later} cannot be given the token "
                           "(run this inside that CI, or use --ci none); nothing was written")
-    append_records([(path, text)], create=True)
+    origin = f"${variable}"
+    check_output_path(path, origin)
+    # The user's CI names this file, not a runner of ours: it must be ours alone (files._check_private).
+    append_records([(path, text)], create=True, private=True, origins={path: origin})
     return path
 
 

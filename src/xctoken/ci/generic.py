@@ -27,7 +27,7 @@ def deliver(job: ExportJob, title: str) -> list[str]:
     # stdout and a token file carry one value: extra variables have no channel here.
     dropped = [f"not exported (stdout carries the token only): {', '.join(job.extra)}"] if job.extra else []
     if job.output:
-        path = write_secret_file(job.output, value + "\n")
+        path = write_secret_file(job.output, value + "\n", origin="--output")
         return [f"token written to {path} (mode 0600), valid until {until}", *dropped]
     write_stdout_record(value + "\n")
     return [f"token printed on stdout for {job.name}=$(...) capture, valid until {until}; "

@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import TextIO
 
 from ..errors import ConfigError, OutputError
-from ..files import append_records
+from ..files import append_records, check_output_path
 from . import ExportJob, check_name
 
 TITLE = "GitHub Actions"
@@ -107,19 +107,26 @@ def heredoc_record(name: str, value: str) -> str:
         raise OutputError(f"the value for {name} contains the record delimiter; nothing was written") from None
 
 
-def file_command_path(env: Mapping[str, str], variable: str) -> str:
+def file_command_path(env: Mapping[str, str], variable: str, required: bool = True) -> str:
+    """The path in ``$variable`` (GITHUB_ENV, GITHUB_OUTPUT...), checked to be a path and not key text.
+
+    Unset is an error when ``required``, else ``""`` (the job summary is optional).
+    """
     path = env.get(variable, "")
-    if not path:
+    if not path.strip():
+        if not required:
+            return ""
         raise OutputError(f"${variable} is not set, so the runner cannot receive the value; "
                           "this must run as a step of a GitHub Actions job")
-    return path
+    return check_output_path(path, f"${variable}")
 
 
 def write_records(records: Sequence[tuple[str, str]]) -> None:
     """Append every record to its file command file, all or nothing.
 
     The runner creates these files before the step starts; a missing one means
-    the environment is not a real step, so nothing is created here.
+    the environment is not a real step, so nothing is created here. Their owner
+    and mode are the runner's business (see :func:`xctoken.files._check_private`).
     """
     append_records(records, create=False)
 

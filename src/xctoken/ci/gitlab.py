@@ -14,7 +14,7 @@ import stat
 from collections.abc import Mapping
 
 from ..errors import ConfigError, OutputError
-from ..files import append_records
+from ..files import append_records, check_output_path
 from ..signing import iso8601
 from . import ExportJob, check_name, check_value
 
@@ -44,26 +44,21 @@ def export(job: ExportJob) -> list[str]:
             "pass --dotenv FILE and list FILE under artifacts:reports:dotenv for later jobs, or use it in "
             f"this job with export {job.name}=\"$(xctoken generate)\"")
     text = "".join(dotenv_record(name, value) for name, value, _secret in job.variables())
+    path = check_output_path(job.dotenv, "--dotenv")
     try:
-        info = os.stat(job.dotenv)
-        if not stat.S_ISREG(info.st_mode):
-            # A FIFO would block the read below; a device is no report GitLab can collect.
-            raise OutputError(f"{job.dotenv} is not a regular file; --dotenv names the report file to write")
-        size = info.st_size
-        with open(job.dotenv, "rb") as existing:
-            existing.seek(max(size - 1, 0))
-            ends_open = size > 0 and existing.read(1) != b"\n"
+        info = os.stat(path)
+        # A FIFO or device is refused by append_records, without opening it here.
+        size = info.st_size if stat.S_ISREG(info.st_mode) else 0
     except FileNotFoundError:
-        size, ends_open = 0, False
+        size = 0
     except OSError as error:
-        raise OutputError(f"cannot read {job.dotenv}: {error.strerror}") from None
-    if ends_open:
-        # A last line without its newline would swallow our first record.
-        text = "\n" + text
-    if size + len(text.encode("utf-8")) > MAX_DOTENV_BYTES:
-        raise OutputError(f"{job.dotenv} would exceed GitLab's 5 KB dotenv limit (GitLab would reject "
+        raise OutputError(f"cannot read {path}: {error.strerror}") from None
+    # + 1: append_records puts a newline first when the report's last line lacks one.
+    if size + 1 + len(text.encode("utf-8")) > MAX_DOTENV_BYTES:
+        raise OutputError(f"{path} would exceed GitLab's 5 KB dotenv limit (GitLab would reject "
                           "the whole report); nothing was written")
-    append_records([(job.dotenv, text)], create=True)
+    # The user names this file: it must be theirs alone (see xctoken.files._check_private).
+    append_records([(path, text)], create=True, private=True, origins={path: "--dotenv"})
     return [f"{', '.join(name for name, _, _ in job.variables())} appended to dotenv report {job.dotenv}, "
             f"valid until {iso8601(job.token.expires_at)}; list it under artifacts:reports:dotenv "
             "(anyone who can download this job's artifacts can read it)"]
