@@ -157,7 +157,7 @@ def reusable(value: str, signer: Signer, now: int, min_valid: int) -> Token | No
     if iat > now or exp <= now:
         return None
     reuse = _reuse_rule(signer)
-    age = now - iat
+    age = now - iat - int(signer.request.clock_skew)  # since it was minted (iat is back-dated)
     if reuse is not None and reuse.max_age is not None and age > reuse.max_age:
         return None  # APNs: one token for up to 50 minutes, then a new one
     young = reuse is not None and age < reuse.min_age  # APNs: never a new token within 20 minutes

@@ -261,3 +261,10 @@ def test_app_store_server_matches_apples_own_library(test_key: TestKey) -> None:
         assert ours["payload"][name] == theirs["payload"][name], name
     # Apple's library makes 5-minute tokens: the profile's default.
     assert ours["payload"]["exp"] - ours["payload"]["iat"] == 300
+
+
+def verify_claims(token: str, test_key: TestKey) -> tuple[dict[str, object], dict[str, object]]:
+    """(header, claims) of a token, its signature checked by jwcrypto."""
+    checked = jwcrypto_jwt.JWT(jwt=token, key=jwk.JWK.from_pyca(test_key.private_key.public_key()),
+                               algs=["ES256"], check_claims=False)
+    return json.loads(checked.header), json.loads(checked.claims)

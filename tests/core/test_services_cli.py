@@ -1,0 +1,104 @@
+"""The services through the CLI: generate, check, decode --expires-within, and --cache's APNs rule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, TestKey, clean_env
+
+from xctoken import Signer, load_private_key
+from xctoken.cache import cached_or_new
+from xctoken.services import ServiceRequest
+
+from .test_services import verify_claims
+
+TEAM = "DEF123GHIJ"
+
+
+def xctoken(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "xctoken", *args], env={**env, "PYTHONPATH": str(ROOT / "src")},
+                          input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def key_env(test_key: TestKey, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return clean_env(ASC_KEY_ID=test_key.key_id, ASC_PRIVATE_KEY_PATH=str(test_key.write(tmp_path)), **extra)
+
+
+def test_generate_takes_the_service_and_its_inputs_from_flags_or_variables(test_key: TestKey, tmp_path: Path) -> None:
+    env = key_env(test_key, tmp_path)
+    by_flags = xctoken("generate", "--service", "weatherkit", "--team-id", TEAM, "--services-id", "com.example.wk",
+                       env=env)
+    assert by_flags.returncode == 0, by_flags.stderr
+    by_env = xctoken("generate", env={**env, "XCTOKEN_SERVICE": "weatherkit", "XCTOKEN_TEAM_ID": TEAM,
+                                      "XCTOKEN_SERVICES_ID": "com.example.wk"})
+    assert by_env.returncode == 0, by_env.stderr
+    for result in (by_flags, by_env):
+        header, claims = verify_claims(result.stdout.strip(), test_key)
+        assert header["id"] == f"{TEAM}.com.example.wk" and claims["sub"] == "com.example.wk"
+        assert set(claims) == {"iss", "iat", "exp", "sub"}
+
+
+def test_app_store_connect_variables_of_the_job_do_not_leak_into_another_service(test_key: TestKey,
+                                                                                 tmp_path: Path) -> None:
+    """A job the action set up for App Store Connect (ASC_ISSUER_ID, XCTOKEN_LIFETIME...) can still mint APNs."""
+    env = key_env(test_key, tmp_path, ASC_ISSUER_ID="57246542-96fe-1a63-e053-0824d011072a",
+                  XCTOKEN_LIFETIME="1200", XCTOKEN_KEY_TYPE="team", XCTOKEN_AUDIENCE="appstoreconnect-v1")
+    result = xctoken("generate", "--service", "apns", "--team-id", TEAM, env=env)
+    assert result.returncode == 0, result.stderr
+    assert set(verify_claims(result.stdout.strip(), test_key)[1]) == {"iss", "iat"}
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--service", "apns"], "--team-id"),
+    (["--service", "apns", "--team-id", TEAM, "--bundle-id", "com.example.app"], "does not apply"),
+    (["--team-id", TEAM], "--service"),
+    (["--service", "apns", "--team-id", TEAM, "--key-type", "individual"], "--key-type"),
+    (["--service", "nope", "--team-id", TEAM], "unknown service"),
+])
+def test_bad_service_flags_are_configuration_errors(test_key: TestKey, tmp_path: Path, args: list[str],
+                                                    words: str) -> None:
+    result = xctoken("generate", *args, env=key_env(test_key, tmp_path, ASC_ISSUER_ID=""))
+    assert result.returncode == 3 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("xctoken: error: ") and words in line
+
+
+def test_check_shows_the_service_and_its_inputs(test_key: TestKey, tmp_path: Path) -> None:
+    result = xctoken("check", "--service", "sign-in-with-apple", "--team-id", TEAM, "--client-id", "com.example.web",
+                     env=key_env(test_key, tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "service:    sign-in-with-apple (Sign in with Apple)" in result.stdout
+    assert "client id:  com.example.web" in result.stdout
+    assert "self-test:  a token signed and verified in memory" in result.stdout
+
+
+def test_decode_expires_within_alerts_before_a_stored_secret_lapses(test_key: TestKey, tmp_path: Path) -> None:
+    env = key_env(test_key, tmp_path)
+    made = xctoken("generate", "--service", "sign-in-with-apple", "--team-id", TEAM, "--client-id", "com.example.web",
+                   "--lifetime", "20d", env=env)
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    fine = xctoken("decode", "-", "--expires-within", "10d", env=env, stdin=secret)
+    assert fine.returncode == 0, fine.stderr
+    assert "service: sign-in-with-apple" in fine.stdout
+    soon = xctoken("decode", "-", "--expires-within", "30d", env=env, stdin=secret)
+    assert soon.returncode == 6
+    assert "within --expires-within 30d" in soon.stderr and secret not in soon.stderr + soon.stdout
+
+
+def test_apns_cache_reuses_for_50_minutes_and_never_remints_within_20(test_key: TestKey, tmp_path: Path) -> None:
+    env = {"XCTOKEN_CACHE_DIR": str(tmp_path)}
+    signer = Signer(ServiceRequest("apns", key_id=test_key.key_id, team_id=TEAM), load_private_key(test_key.pem))
+    t0 = 1_900_000_000
+    first, _ = cached_or_new(signer, env, 300, now=t0)
+    # 19 min on, asking for 45 min of validity (more than is left): still the same token, as
+    # a new one within 20 minutes would get 429 TooManyProviderTokenUpdates.
+    young, _ = cached_or_new(signer, env, 45 * 60, now=t0 + 19 * 60)
+    assert young.value == first.value
+    at_49, _ = cached_or_new(signer, env, 300, now=t0 + 49 * 60)  # 49 min after it was minted
+    assert at_49.value == first.value
+    at_51, _ = cached_or_new(signer, env, 300, now=t0 + 51 * 60)  # 51 min: a new one
+    assert at_51.value != first.value and at_51.expires == int(at_51.claims["iat"]) + 3600  # type: ignore[call-overload]
