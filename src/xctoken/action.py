@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .claims import AUDIENCE_APP_STORE_CONNECT, KeyType, parse_key_type
-from .console import guard_process, inert, printable, settle_streams
+from .console import guard_process, inert, printable, settle_streams, signals_held
 from .errors import ConfigError, KeyNotFoundError, OutputError, XctokenError
 from .keyfiles import KeyFiles, Owner, join, remove_empty_dirs, remove_files, write_key_files, write_launchers
 from .ondemand import (
@@ -343,6 +343,7 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
     from .ci import github
 
     made: list[Path] = []
+    committed = False
     try:
         inputs = read_inputs(env)
         # The key as given is masked before anything else happens (GitHub masks it
@@ -388,7 +389,11 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
             records.append((path_file, setup.launcher_dir + "\n"))
         if summary_file:
             records.append((summary_file, summary_markdown(token, setup)))
-        github.write_records(records)
+        with signals_held():
+            # Once the records are in, the key files they point to belong to the job: a cancel
+            # arriving meanwhile is delivered after, and must not delete them.
+            github.write_records(records)
+            committed = True
     except XctokenError as error:
         _undo(made, env)
         _fail(stdout, str(error))
@@ -406,8 +411,10 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
                       "shown because they could contain key material)")
         return 1
     except BaseException:
-        # Cancelled (SIGTERM from the runner, Ctrl-C): no key file outlives the step.
-        _undo(made, env)
+        # Cancelled (SIGTERM from the runner, Ctrl-C) before the records were in: no key file
+        # outlives the step. After, the runner's own clean-up of RUNNER_TEMP removes them.
+        if not committed:
+            _undo(made, env)
         raise
     # The audience is free text: break up "##" so it cannot read as a runner command
     # (the runner acts on "##[stop-commands]..." anywhere in a line).

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
+from collections.abc import Iterator
 
 # Characters no value may print raw: C0 controls (a line break, "\r" included, starts a line
 # the runner parses for "::error::" or "::stop-commands::"; ESC starts a terminal escape), DEL,
@@ -76,6 +78,27 @@ def settle_streams() -> None:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
             except (OSError, ValueError):
                 pass
+
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGTERM, SIGINT and SIGHUP off while the block runs; one that came meanwhile is delivered after.
+
+    For what must happen whole or not at all: a cancel between two file-command
+    appends would leave GITHUB_OUTPUT written and GITHUB_ENV not. (POSIX; on
+    Windows the block just runs.)
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _raise_exit(signum: int, frame: object) -> None:

@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .console import signals_held
 from .errors import ConfigError, OutputError
 
 SECRET_FILE_MODE = 0o600
@@ -214,15 +215,21 @@ def append_records(records: Sequence[tuple[str | os.PathLike[str], str]], create
                 data = b"\n" + data
             planned.append((fd, size, name, data))
         written: list[tuple[int, int]] = []
-        for fd, size, name, data in planned:
-            try:
-                if os.write(fd, data) != len(data):
-                    raise OSError(0, "short write (device full?)")
-                written.append((fd, size))
-            except OSError as error:
-                for done_fd, done_size in written + [(fd, size)]:
-                    _truncate_quietly(done_fd, done_size)
-                raise OutputError(f"cannot append to {name}: {_reason(error)}; nothing was written") from None
+        with signals_held():  # a cancel lands before the first write or after the last, never between
+            for fd, size, name, data in planned:
+                try:
+                    if os.write(fd, data) != len(data):
+                        raise OSError(0, "short write (device full?)")
+                    written.append((fd, size))
+                except OSError as error:
+                    for done_fd, done_size in written + [(fd, size)]:
+                        _truncate_quietly(done_fd, done_size)
+                    raise OutputError(f"cannot append to {name}: {_reason(error)}; nothing was written") \
+                        from None
+                except BaseException:
+                    for done_fd, done_size in written + [(fd, size)]:
+                        _truncate_quietly(done_fd, done_size)
+                    raise
     finally:
         for fd in fds:
             os.close(fd)  # also releases the lock
