@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .claims import AUDIENCE_APP_STORE_CONNECT, KeyType, parse_key_type
-from .console import guard_process, inert, printable, settle_streams, signals_held
+from .console import guard_process, inert, printable, settle_streams
 from .errors import ConfigError, KeyNotFoundError, OutputError, XctokenError
 from .keyfiles import KeyFiles, Owner, join, remove_empty_dirs, remove_files, write_key_files, write_launchers
 from .ondemand import (
@@ -343,8 +343,12 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
     from .ci import github
 
     made: list[Path] = []
-    committed = False
+    done: list[bool] = []  # set once every record is in
     try:
+        if not github.detect(env):
+            # Its first lines are ::add-mask:: commands carrying the key: only a GitHub runner hides them.
+            raise ConfigError("the action runs only as a GitHub Actions step (GITHUB_ACTIONS=true); elsewhere "
+                              "use the CLI: xctoken generate --export (docs/ci-guide.md)")
         inputs = read_inputs(env)
         # The key as given is masked before anything else happens (GitHub masks it
         # only if it came straight from a secret).
@@ -389,11 +393,9 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
             records.append((path_file, setup.launcher_dir + "\n"))
         if summary_file:
             records.append((summary_file, summary_markdown(token, setup)))
-        with signals_held():
-            # Once the records are in, the key files they point to belong to the job: a cancel
-            # arriving meanwhile is delivered after, and must not delete them.
-            github.write_records(records)
-            committed = True
+        # Once the records are in, the key files they point to belong to the job: a cancel that
+        # arrives while they are written is delivered after, and must not delete them.
+        github.write_records(records, on_written=lambda: done.append(True))
     except XctokenError as error:
         _undo(made, env)
         _fail(stdout, str(error))
@@ -413,7 +415,7 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
     except BaseException:
         # Cancelled (SIGTERM from the runner, Ctrl-C) before the records were in: no key file
         # outlives the step. After, the runner's own clean-up of RUNNER_TEMP removes them.
-        if not committed:
+        if not done:
             _undo(made, env)
         raise
     # The audience is free text: break up "##" so it cannot read as a runner command

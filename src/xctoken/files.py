@@ -18,7 +18,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from .console import signals_held
@@ -160,7 +160,8 @@ def _remove_quietly(name: str) -> None:
 
 
 def append_records(records: Sequence[tuple[str | os.PathLike[str], str]], create: bool = False, *,
-                   private: bool = False, origins: Mapping[str, str] | None = None) -> None:
+                   private: bool = False, origins: Mapping[str, str] | None = None,
+                   on_written: Callable[[], None] | None = None) -> None:
     """Append each text to its file, all or nothing.
 
     Records for the same file are joined and go out in one ``O_APPEND`` write,
@@ -177,6 +178,9 @@ def append_records(records: Sequence[tuple[str | os.PathLike[str], str]], create
 
     ``create`` makes missing files with mode 0600. ``private`` refuses an existing
     file that another user owns or that others may write (see :func:`_check_private`).
+    ``on_written`` runs once every record is in, before a cancel that came
+    meanwhile is delivered: what depends on the records (the action keeping its
+    key files) is decided there.
     ``origins`` maps a path to the option or variable it came from, for messages.
     """
     names: list[str] = []
@@ -230,6 +234,8 @@ def append_records(records: Sequence[tuple[str | os.PathLike[str], str]], create
                     for done_fd, done_size in written + [(fd, size)]:
                         _truncate_quietly(done_fd, done_size)
                     raise
+            if on_written is not None:
+                on_written()  # still before any held signal is delivered: the caller's commit point
     finally:
         for fd in fds:
             os.close(fd)  # also releases the lock

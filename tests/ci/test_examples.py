@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from action import test_lint
 from conftest import ROOT
 
 from xctoken.cli import build_parser
@@ -27,10 +28,11 @@ SCHEMAS = [
     ("vendor.azure-pipelines", "examples/azure/azure-pipelines.yml"),
     ("vendor.circle-ci", "examples/circleci/config.yml"),
     ("vendor.buildkite", "examples/buildkite/pipeline.yml"),
+    ("vendor.github-workflows", "examples/github/rotate-sign-in-with-apple.yml"),
 ]
 YAML_ONLY = ["examples/bitrise/bitrise.yml", "examples/codemagic/codemagic.yaml", "step.yml"]
-DOCUMENTS = ["README.md", "docs/ci-guide.md", "docs/on-demand.md", "examples/jenkins/Jenkinsfile",
-             "examples/teamcity/settings.kts",
+DOCUMENTS = ["README.md", "docs/ci-guide.md", "docs/on-demand.md", "docs/services.md",
+             "examples/jenkins/Jenkinsfile", "examples/teamcity/settings.kts",
              *(path for _, path in SCHEMAS), *YAML_ONLY]
 COMMAND = re.compile(r"xctoken generate[^\"'`)|;<>&#\n]*")
 # A fenced block marked ```text is a program's output (the README's benchmark table), not commands.
@@ -50,12 +52,44 @@ def test_yaml_parses(path: str) -> None:
     assert isinstance(yaml.safe_load((ROOT / path).read_text()), dict)
 
 
+# Example GitHub workflows live under examples/github/, where this repository's CI does not run
+# them; they get the linters .github/workflows gets (tests/action/test_lint.py), with the same actionlint.
+GITHUB_EXAMPLES = sorted((ROOT / "examples" / "github").glob("*.yml"))
+actionlint = test_lint.actionlint
+
+
+def test_github_examples_exist() -> None:
+    assert GITHUB_EXAMPLES
+
+
+def test_github_examples_pass_actionlint(actionlint: list[str]) -> None:
+    result = test_lint.run(*actionlint, *GITHUB_EXAMPLES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_github_examples_pass_zizmor() -> None:
+    result = test_lint.run(test_lint.tool("zizmor"), "--offline", "--no-progress", *GITHUB_EXAMPLES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+
+
 def commands() -> list[tuple[str, str]]:
     found = []
     for path in DOCUMENTS:
         for match in COMMAND.finditer(OUTPUT_BLOCK.sub("", (ROOT / path).read_text())):
             found.append((path, match.group(0).strip()))
     return found
+
+
+YAML_BLOCK = re.compile(r"^```ya?ml\n(.*?)^```$", re.S | re.M)
+
+
+@pytest.mark.parametrize("path", [path for path in DOCUMENTS if path.endswith(".md")])
+def test_yaml_snippets_in_documents_parse(path: str) -> None:
+    # A plain `run: printf 'Authorization: ...'` is not YAML (": " in a plain scalar); a reader
+    # pasting it gets a workflow GitHub refuses.
+    for block in YAML_BLOCK.findall((ROOT / path).read_text()):
+        yaml.safe_load(block)
 
 
 def test_examples_show_commands() -> None:

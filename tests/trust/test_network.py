@@ -65,7 +65,7 @@ def test_the_action_works_with_no_network_at_all(tmp_path) -> None:
     if not action_available():
         pytest.skip("the GitHub action (xctoken.action) does not exist yet")
     canary, ws = Canary.new(), Workspace(tmp_path)
-    env = ws.base_env(**{"INPUT_PRIVATE-KEY": canary.pem(), "INPUT_KEY-ID": GOOD_KEY_ID,
+    env = ws.base_env(**{"GITHUB_ACTIONS": "true", "INPUT_PRIVATE-KEY": canary.pem(), "INPUT_KEY-ID": GOOD_KEY_ID,
                          "INPUT_ISSUER-ID": GOOD_ISSUER, "GITHUB_OUTPUT": str(ws.github_output),
                          "GITHUB_ENV": str(ws.github_env), "RUNNER_TEMP": str(ws.runner_temp),
                          "GITHUB_PATH": str(ws.github_path)})
@@ -98,7 +98,7 @@ def test_no_networking_module_is_loaded_on_the_way_to_a_token(tmp_path, mode: st
     if mode == "action":
         if not action_available():
             pytest.skip("the GitHub action (xctoken.action) does not exist yet")
-        env = ws.base_env(**{"INPUT_PRIVATE-KEY": canary.pem(), "INPUT_KEY-ID": GOOD_KEY_ID,
+        env = ws.base_env(**{"GITHUB_ACTIONS": "true", "INPUT_PRIVATE-KEY": canary.pem(), "INPUT_KEY-ID": GOOD_KEY_ID,
                              "INPUT_ISSUER-ID": GOOD_ISSUER, "GITHUB_OUTPUT": str(ws.github_output),
                              "GITHUB_ENV": str(ws.github_env), "RUNNER_TEMP": str(ws.runner_temp),
                          "GITHUB_PATH": str(ws.github_path)})

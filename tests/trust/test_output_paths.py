@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from .corpus import GOOD_ISSUER, GOOD_KEY_ID
-from .entrypoints import Action, Workspace, action_available
+from .entrypoints import Action, Workspace, action_available, action_command
 from .leaks import Canary, find_leaks
 from .test_concurrency import parse_github_file_command
 
@@ -269,3 +269,30 @@ def test_every_rendering_of_a_key_is_taken_for_key_text() -> None:
                 check_output_path(text, "$BASH_ENV")
             assert "$BASH_ENV" in str(refused.value) and body[:16] not in str(refused.value)
 
+
+
+def test_ci_github_forced_off_a_runner_prints_no_mask_and_no_key(tmp_path: Path) -> None:
+    """``--ci github`` where GITHUB_ACTIONS is not true: the ::add-mask:: lines would print the key."""
+    canary = Canary.new()
+    ws = Workspace(tmp_path)
+    env = ws.base_env(ASC_PRIVATE_KEY=canary.pem(), ASC_KEY_ID=GOOD_KEY_ID, ASC_ISSUER_ID=GOOD_ISSUER,
+                      GITHUB_ENV=str(ws.github_env))
+    capture = ws.run([sys.executable, "-m", "xctoken", "generate", "--ci", "github", "--export"], env)
+    assert capture.returncode == 3
+    assert b"::add-mask::" not in capture.stdout + capture.stderr
+    assert find_leaks(capture, canary) == []
+    assert ws.github_env.read_bytes() == b""
+
+
+def test_the_action_off_a_runner_prints_no_mask_and_no_key(tmp_path: Path) -> None:
+    if not action_available():
+        pytest.skip("actions-toolkit is not installed")
+    canary = Canary.new()
+    ws = Workspace(tmp_path)
+    env = ws.base_env(**{"INPUT_PRIVATE-KEY": canary.pem(), "INPUT_KEY-ID": GOOD_KEY_ID,
+                         "INPUT_ISSUER-ID": GOOD_ISSUER, "GITHUB_ENV": str(ws.github_env),
+                         "GITHUB_OUTPUT": str(ws.github_output), "RUNNER_TEMP": str(ws.runner_temp)})
+    capture = ws.run(action_command(), env)
+    assert capture.returncode == 3
+    assert b"::add-mask::" not in capture.stdout + capture.stderr
+    assert find_leaks(capture, canary) == []

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TextIO
 
@@ -121,18 +121,23 @@ def file_command_path(env: Mapping[str, str], variable: str, required: bool = Tr
     return check_output_path(path, f"${variable}")
 
 
-def write_records(records: Sequence[tuple[str, str]]) -> None:
+def write_records(records: Sequence[tuple[str, str]], on_written: Callable[[], None] | None = None) -> None:
     """Append every record to its file command file, all or nothing.
 
     The runner creates these files before the step starts; a missing one means
     the environment is not a real step, so nothing is created here. Their owner
     and mode are the runner's business (see :func:`xctoken.files._check_private`).
     """
-    append_records(records, create=False)
+    append_records(records, create=False, on_written=on_written)
 
 
 def export(job: ExportJob) -> list[str]:
     """``xctoken generate --export NAME`` on a GitHub runner: mask, then GITHUB_ENV."""
+    if not detect(job.env):
+        # The ::add-mask:: lines carry every rendering of the key: anywhere but a GitHub
+        # runner (which reads and hides them) they would print it in clear.
+        raise ConfigError("--ci github works only in a GitHub Actions step (GITHUB_ACTIONS=true); elsewhere "
+                          "its mask lines would print the key: drop --ci github, or name this CI")
     name = validate_env_name(job.name, "the --export variable name")
     extra = {validate_env_name(k, "an extra variable name"): v for k, v in job.extra.items()}
     env_file = file_command_path(job.env, "GITHUB_ENV")
