@@ -73,7 +73,8 @@ _DIR_VARIABLES = {"KEY_DIR"}
 # Where altool and notarytool look for AuthKey_<KEYID>.p8 (API_PRIVATE_KEYS_DIR first:
 # a directory named explicitly beats the conventional ones).
 ALTOOL_DIRS = ("./private_keys", "~/private_keys", "~/.private_keys", "~/.appstoreconnect/private_keys")
-_KEY_FILE_NAME = re.compile(r"AuthKey_([A-Z0-9]{10})\.p8")
+# AuthKey_ for every developer and App Store Connect key; SubscriptionKey_ for In-App Purchase keys.
+_KEY_FILE_NAME = re.compile(r"(?:AuthKey|SubscriptionKey)_([A-Z0-9]{10})\.p8")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _TRUE = {"1", "true", "yes", "on"}
@@ -218,8 +219,14 @@ def _service_request(service: str, options: Options, picker: _Picker, key_id: st
         if given:
             raise ConfigError(f"{flag} is for App Store Connect tokens; {profile.title} tokens take "
                               "their claims from the service's profile")
-    scope = list(options.scope) or _lines(picker.pick("scope", None, "--scope"))
-    origin = list(options.origin) or _lines(picker.pick("origin", None, "--origin"))
+    # The job's claims settings (XCTOKEN_LIFETIME, _SCOPE, _ORIGIN, fastlane's DURATION) describe the
+    # job's own token: they apply only when the job was set up for this service (XCTOKEN_SERVICE),
+    # never to an --service of another kind (a 20-minute App Store Connect lifetime would make a
+    # 20-minute Sign in with Apple secret).
+    job_service = env_value(picker.env, "XCTOKEN_SERVICE")
+    from_job = job_service is not None and job_service.strip().lower() == profile.name
+    scope = list(options.scope) or (_lines(picker.pick("scope", None, "--scope")) if from_job else [])
+    origin = list(options.origin) or (_lines(picker.pick("origin", None, "--origin")) if from_job else [])
     values = {name: picker.pick(name, getattr(options, name), "--" + name.replace("_", "-"))
               for name in ("issuer_id", "team_id", "client_id", "bundle_id", "services_id")}
     # Another service's claims settings (XCTOKEN_LIFETIME from an App Store Connect job) must
@@ -227,9 +234,9 @@ def _service_request(service: str, options: Options, picker: _Picker, key_id: st
     allowed = set(profile.required) | set(profile.optional)
     picked = {name: value for name, value in values.items()
               if value is not None and (name in allowed or picker.sources.get(name, "").startswith("--"))}
-    lifetime = picker.pick("lifetime", options.lifetime, "--lifetime")
+    lifetime = picker.pick("lifetime", options.lifetime, "--lifetime") if from_job else options.lifetime
     if profile.lifetime.counted_from == "none" and options.lifetime is None:
-        lifetime = None  # a job's XCTOKEN_LIFETIME means nothing to a token without exp
+        lifetime = None  # no exp claim: only an explicit --lifetime is a mistake worth refusing
     clock_skew = picker.pick("clock_skew", options.clock_skew, "--clock-skew")
     return ServiceRequest(service=profile.name, key_id=key_id, scope=tuple(scope), origin=tuple(origin),
                           lifetime=lifetime, clock_skew=clock_skew if clock_skew is not None else DEFAULT_CLOCK_SKEW,

@@ -102,3 +102,34 @@ def test_apns_cache_reuses_for_50_minutes_and_never_remints_within_20(test_key: 
     assert at_49.value == first.value
     at_51, _ = cached_or_new(signer, env, 300, now=t0 + 51 * 60)  # 51 min: a new one
     assert at_51.value != first.value and at_51.expires == int(at_51.claims["iat"]) + 3600  # type: ignore[call-overload]
+
+
+def test_a_job_set_up_for_app_store_connect_does_not_shorten_a_sign_in_with_apple_secret(test_key: TestKey,
+                                                                                       tmp_path: Path) -> None:
+    env = key_env(test_key, tmp_path, XCTOKEN_LIFETIME="1200", XCTOKEN_SCOPE="GET /v1/apps")
+    result = xctoken("generate", "--service", "sign-in-with-apple", "--team-id", TEAM, "--client-id",
+                     "com.example.web", env=env)
+    assert result.returncode == 0, result.stderr
+    claims = verify_claims(result.stdout.strip(), test_key)[1]
+    assert claims["exp"] - claims["iat"] == 180 * 86400  # the service's default, not the job's 1200
+    # A job set up for this very service keeps its settings.
+    same = xctoken("generate", env={**env, "XCTOKEN_SERVICE": "sign-in-with-apple", "XCTOKEN_TEAM_ID": TEAM,
+                                    "XCTOKEN_CLIENT_ID": "com.example.web", "XCTOKEN_LIFETIME": "30d",
+                                    "XCTOKEN_SCOPE": ""})
+    assert same.returncode == 0, same.stderr
+    claims = verify_claims(same.stdout.strip(), test_key)[1]
+    assert claims["exp"] - claims["iat"] == 30 * 86400
+
+
+def test_an_in_app_purchase_key_file_names_its_key_id(test_key: TestKey, tmp_path: Path) -> None:
+    key_file = test_key.write(tmp_path, f"SubscriptionKey_{test_key.key_id}.p8")
+    env = clean_env(ASC_PRIVATE_KEY_PATH=str(key_file), ASC_ISSUER_ID="57246542-96fe-1a63-e053-0824d011072a")
+    result = xctoken("generate", "--service", "app-store-server", "--bundle-id", "com.example.app", env=env)
+    assert result.returncode == 0, result.stderr
+    assert verify_claims(result.stdout.strip(), test_key)[0]["kid"] == test_key.key_id
+
+
+def test_the_image_entry_point_lists_the_services() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "entrypoint.py"), "services"], capture_output=True,
+                            text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0 and "apns" in result.stdout

@@ -353,13 +353,33 @@ def _fits(profile: Profile, header: Mapping[str, object], claims: Mapping[str, o
         return False
     if not set(claims) <= set(profile.claims):
         return False
+    kid_pattern = SHAPES[profile.key_id][0]
+    if not (isinstance(header.get("kid"), str) and kid_pattern.fullmatch(str(header["kid"]))):
+        return False
     for name, template in profile.claims.items():
         if name not in claims:
             if _claim_required(profile, template):
                 return False
         elif _literal(template) and claims[name] != template:
             return False
+        elif not _shape_fits(profile, template, claims[name]):
+            return False
     return True
+
+
+def _shape_fits(profile: Profile, template: str, value: object) -> bool:
+    """An identifier claim has its input's shape (Apple Ads' SEARCHADS. team against a 10-character one)."""
+    field_name = _input_of(template)
+    shape = profile.shapes.get(field_name or "", _SCALAR_SHAPES.get(field_name or ""))
+    if not shape or template != "{" + str(field_name) + "}":
+        return True
+    return isinstance(value, str) and SHAPES[shape][0].fullmatch(value) is not None
+
+
+def _specificity(profile: Profile, header: Mapping[str, object]) -> int:
+    """How much of the token a profile declares: its header fields present (a typ that ClassKit and
+    Maps ask for and MusicKit does not), then its literal claims."""
+    return sum(1 for name in profile.header if name in header) + sum(1 for t in profile.claims.values() if _literal(t))
 
 
 def recognize(header: Mapping[str, object], claims: Mapping[str, object]) -> list[Profile]:
@@ -370,6 +390,7 @@ def recognize(header: Mapping[str, object], claims: Mapping[str, object]) -> lis
     picks one.
     """
     found = [p for p in profiles() if _fits(p, header, claims)]
+    found.sort(key=lambda p: -_specificity(p, header))  # stable: ties keep the listing order
     return found or [get(DEFAULT_SERVICE)]
 
 
