@@ -56,13 +56,18 @@ def __getattr__(name: str) -> object:
         from .auth import TokenAuth
 
         return TokenAuth
+    if name == "ServiceRequest":  # the other Apple services (xctoken.services): loaded when asked for
+        from .services import ServiceRequest
+
+        return ServiceRequest
     raise AttributeError(f"module 'xctoken' has no attribute {name!r}")
 
 
 __all__ = [
     "AUDIENCE_APP_STORE_CONNECT", "AUDIENCE_ENTERPRISE", "DEFAULT_CLOCK_SKEW", "DEFAULT_LIFETIME",
     "MAX_LIFETIME", "MAX_LONG_LIVED_LIFETIME", "ConfigError", "KeyForm", "KeyLoadError",
-    "KeyNotFoundError", "KeyType", "LoadedKey", "OutputError", "Signer", "Token", "TokenExpiredError",
+    "KeyNotFoundError", "KeyType", "LoadedKey", "OutputError", "ServiceRequest", "Signer", "Token",
+    "TokenExpiredError",
     "TokenAuth", "TokenInvalidError", "TokenRequest", "XctokenError", "__version__", "build_claims", "build_header",
     "load_private_key", "mint_token",
 ]
