@@ -25,7 +25,8 @@ from .docker_runner import STANDIN_BASE
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 ACT = ROOT / ".ci" / "tools" / "bin" / "act"
-RUNNER_IMAGE = "xctoken-standin/act-runner:ubuntu-like-2"  # as .ci/provision.sh builds it
+RUNNER_IMAGE = re.search(r"^RUNNER_IMAGE=(\S+)", (ROOT / ".ci" / "provision.sh").read_text(),
+                         re.M).group(1)  # type: ignore[union-attr]  # as .ci/provision.sh builds it
 # Any of these in the log is a leak: a whole ES256 token (header segment, dot, payload),
 # a P-256 PKCS#8 (either layout) or SEC1 key body, or the base64 of a PEM file.
 LEAK_PATTERNS = {

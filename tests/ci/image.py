@@ -9,14 +9,18 @@ and remove their image by ID (``docker rmi --force ID`` drops every tag on it).
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 from conftest import ROOT
 
 IMAGE_TAG = "xctoken:ci-test"
 STANDIN_BASE = "xctoken-standin/python:3.11-slim"
-# Has sh, bash, openssl, jq: the "other image" a later GitLab job uses to verify.
-VERIFIER_IMAGE = "xctoken-standin/act-runner:latest"
+# Has sh, bash, openssl, jq: the "other image" a later GitLab job uses to verify. It is the act
+# job image .ci/provision.sh builds, whose tag changes with its contents: read from there, so the
+# two never drift apart (a stale tag passes only on a machine that still has the old image).
+VERIFIER_IMAGE = re.search(r"^RUNNER_IMAGE=(\S+)", (ROOT / ".ci" / "provision.sh").read_text(),
+                           re.M).group(1)  # type: ignore[union-attr]
 
 
 def build_image() -> str:
