@@ -42,7 +42,8 @@ def _sinks(ws: Workspace) -> dict[str, tuple[list[str], dict[str, str], list[Pat
         "bash-env": ([*generate, "--export", "T"], {"CIRCLECI": "true", "BASH_ENV": str(bash_env)}, [bash_env]),
         "cm-env": ([*generate, "--export", "T"], {"CM_BUILD_ID": "1", "CM_ENV": str(cm_env)}, [cm_env]),
         "action-key-files": (action_command(), {
-            "GITHUB_ACTIONS": "true", "INPUT_PRIVATE-KEY": "", "INPUT_KEY-ID": GOOD_KEY_ID, "INPUT_ISSUER-ID": GOOD_ISSUER,
+            "GITHUB_ACTIONS": "true", "INPUT_PRIVATE-KEY": "", "INPUT_KEY-ID": GOOD_KEY_ID,
+            "INPUT_ISSUER-ID": GOOD_ISSUER,
             "INPUT_WRITE-KEY-FILE": "true", "INPUT_MINT-ON-DEMAND": "false", "GITHUB_OUTPUT": str(ws.github_output),
             "GITHUB_ENV": str(ws.github_env), "RUNNER_TEMP": str(ws.runner_temp),
             "GITHUB_PATH": str(ws.github_path)},
