@@ -22,7 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-CLI_COMMANDS = {"generate", "decode", "check", "services", "--help", "-h", "--version"}
+CLI_COMMANDS = {"generate", "decode", "check", "services", "doctor", "--help", "-h", "--version"}
 
 
 def _use_own_package() -> None:

@@ -136,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_key_options(decode)
     decode.set_defaults(run=run_decode)
 
+    doctor = commands.add_parser("doctor", help="ask Apple once whether it accepts the credentials, and why not")
+    _add_key_options(doctor)
+    _add_token_options(doctor)
+    doctor.add_argument("--api-base", metavar="URL",
+                        help="send the request to this base URL instead of Apple's (a proxy, a test server): "
+                             "https, or http on a loopback address")
+    doctor.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    doctor.set_defaults(run=run_doctor)
+
     services = commands.add_parser("services", help="list the Apple services xctoken signs tokens for")
     services.set_defaults(run=run_services)
 
@@ -456,6 +465,37 @@ def render_report(report: TokenReport, verified: bool) -> str:
         lines.append("  note  signature not verified: pass the key (--key, --key-env or ASC_* variables)")
     lines.append("result: " + ("valid" if report.valid else "INVALID"))
     return "\n".join(printable(line) for line in lines)  # a value's own line break stays on its line
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from .doctor import AppleUnreachable, CredentialsRefused, diagnose
+
+    resolved = resolve(_options(args), os.environ, _stdin_buffer() if args.key_path == "-" else None)
+    for warning in resolved.warnings:
+        _say(sys.stderr, "warning: ", warning)
+    diagnosis = diagnose(resolved.request, resolved.key, args.api_base)
+    if args.format == "json":
+        write_stdout(json.dumps(diagnosis.as_json(), indent=2) + "\n")
+    else:
+        answer = "no answer" if diagnosis.status is None else " ".join(
+            part for part in (str(diagnosis.status), diagnosis.error_code,
+                              f"({diagnosis.error_title})" if diagnosis.error_title else "") if part)
+        lines = [f"service:  {diagnosis.service}", f"request:  {diagnosis.method} {diagnosis.url}",
+                 f"answer:   {answer}" + (f" [{diagnosis.network_error}]" if diagnosis.network_error else "")]
+        if diagnosis.clock_offset is not None:
+            offset = diagnosis.clock_offset
+            lines.append("clock:    " + ("in step with Apple's" if abs(offset) <= 2 else
+                                         f"this machine is {abs(offset)} s {'behind' if offset > 0 else 'ahead of'} "
+                                         "Apple's (from its Date header)"))
+        lines.append("result:   " + ("ACCEPTED: Apple accepts these credentials" if diagnosis.accepted else
+                                     "REFUSED" if diagnosis.refused else "COULD NOT ASK"))
+        if diagnosis.causes:
+            lines.append("likely causes, most likely first:")
+            lines += [f"  {n}. {cause}" for n, cause in enumerate(diagnosis.causes, 1)]
+        write_stdout("".join(printable(line) + "\n" for line in lines))
+    if diagnosis.accepted:
+        return 0
+    return (CredentialsRefused if diagnosis.refused else AppleUnreachable).exit_code
 
 
 def run_services(args: argparse.Namespace) -> int:

@@ -57,6 +57,8 @@ EXIT_CODES: dict[int, str] = {
     TokenInvalidError.exit_code: "the decoded token breaks a rule or its signature does not verify",
     TokenExpiredError.exit_code: "the decoded token has expired",
     OutputError.exit_code: "the token could not be written (stdout, file or CI system)",
+    8: "doctor: Apple refused the credentials (or the request they allow)",
+    9: "doctor: could not ask Apple (network, proxy, TLS or DNS)",
     129: "stopped by SIGHUP (terminal closed); files made so far removed",
     130: "interrupted by SIGINT (Ctrl-C); files made so far removed",
     143: "stopped by SIGTERM (a cancelled CI job); files made so far removed",

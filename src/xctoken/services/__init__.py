@@ -83,6 +83,26 @@ class Reuse:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """The one harmless request ``xctoken doctor`` makes to prove the credentials.
+
+    ``url`` is on Apple's host (``--api-base`` replaces scheme and host); the
+    token goes in the Authorization header (``Profile.authorization``) or, with
+    ``form_field``, in that form field of a POST. ``accepted`` are the statuses
+    that show Apple accepted the token (some probes are answered 400 once the
+    caller is authenticated: the request itself is deliberately empty).
+    """
+
+    method: str
+    url: str
+    why: str  # why this request: what it costs and what its answer proves
+    form: Mapping[str, str] = field(default_factory=dict)  # values are templates over the inputs
+    form_field: str = ""
+    accepted: tuple[int, ...] = (200,)
+    accepted_errors: tuple[str, ...] = ()  # OAuth "error" values that mean the client itself was accepted
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str  # the CLI name
     title: str
@@ -100,6 +120,8 @@ class Profile:
     shapes: Mapping[str, str] = field(default_factory=dict)  # input -> SHAPES name
     authorization: str = "Bearer"  # the Authorization scheme; "" sends the bare JWT
     check: Callable[[ServiceRequest], None] | None = None  # rules a template cannot say
+    probe: Probe | None = None  # None: doctor cannot ask this service (probe_missing says why)
+    probe_missing: str = ""
 
     def summary_line(self) -> str:
         limit = _describe_limit(self.lifetime)

@@ -23,4 +23,7 @@ PROFILE = Profile(
                 "refreshed more often)", min_age=20 * 60, max_age=50 * 60),
     api_base="https://api.push.apple.com (sandbox: https://api.sandbox.push.apple.com)",
     sources=("https://developer.apple.com/documentation/usernotifications/establishing-a-token-based-connection-to-apns",),
+    probe_missing=("APNs speaks only HTTP/2, which Python's standard library does not; decode checks the "
+                   "token offline, and a push's own answer (403 InvalidProviderToken, ExpiredProviderToken) "
+                   "names the cause"),
 )

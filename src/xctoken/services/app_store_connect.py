@@ -6,7 +6,7 @@ and ``doctor``. shared/apple-services.md section 1.
 """
 
 from ..claims import DEFAULT_LIFETIME, MAX_LIFETIME
-from . import Lifetime, Profile, Reuse
+from . import Lifetime, Probe, Profile, Reuse
 
 PROFILE = Profile(
     name="app-store-connect",
@@ -27,4 +27,6 @@ PROFILE = Profile(
     reuse=Reuse("reuse until it expires"),
     api_base="https://api.appstoreconnect.apple.com/v1",
     sources=("https://developer.apple.com/documentation/appstoreconnectapi/generating-tokens-for-api-requests",),
+    probe=Probe("GET", "https://api.appstoreconnect.apple.com/v1/apps?limit=1",
+                "the smallest read every team key's role may make; a scoped token must allow GET /v1/apps"),
 )

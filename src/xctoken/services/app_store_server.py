@@ -7,7 +7,7 @@ bundle ID as ``bid`` (required: an Apple engineer, developer forums 833144),
 it is sent here, as the documentation lists it and the 60 minutes count from it.
 """
 
-from . import Lifetime, Profile, Reuse
+from . import Lifetime, Probe, Profile, Reuse
 
 PROFILE = Profile(
     name="app-store-server",
@@ -25,4 +25,10 @@ PROFILE = Profile(
     api_base="https://api.storekit.apple.com (sandbox: https://api.storekit-sandbox.apple.com)",
     sources=("https://developer.apple.com/documentation/appstoreserverapi/generating-json-web-tokens-for-api-requests",
              "developer forums thread 833144 (bid required)"),
+    # Apple checks the token before the transaction ID: an unknown ID is a 4xx error about the
+    # ID (so the credentials passed), a bad token a 401. Nothing is read or changed. That the
+    # token is checked first is inferred from the error table, not stated (unverified).
+    probe=Probe("GET", "https://api.storekit-sandbox.apple.com/inApps/v2/history/0",
+                "a history request for a transaction that cannot exist, in the sandbox: answered 400/404 "
+                "once the token is accepted, 401 when it is not", accepted=(200, 400, 404)),
 )

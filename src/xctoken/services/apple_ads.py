@@ -6,7 +6,7 @@ ID (both SEARCHADS.<uuid>), aud https://appleid.apple.com, exp "less than 180
 days from the iat".
 """
 
-from . import Lifetime, Profile, Reuse
+from . import Lifetime, Probe, Profile, Reuse
 
 PROFILE = Profile(
     name="apple-ads",
@@ -25,4 +25,8 @@ PROFILE = Profile(
     api_base="https://api.searchads.apple.com/api/v5 (token: https://appleid.apple.com/auth/oauth2/token)",
     authorization="",  # the client_secret form field
     sources=("https://developer.apple.com/documentation/apple_ads/implementing-oauth-for-the-apple-search-ads-api",),
+    probe=Probe("POST", "https://appleid.apple.com/auth/oauth2/token",
+                "the client-credentials exchange itself (the access token it returns is not shown)",
+                form={"grant_type": "client_credentials", "client_id": "{client_id}", "scope": "searchadsorg"},
+                form_field="client_secret"),
 )

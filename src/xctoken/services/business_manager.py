@@ -8,7 +8,7 @@ than 180 days from the iat". Whether Apple enforces jti uniqueness is
 unverified, so each token gets a fresh UUID and a short default lifetime.
 """
 
-from . import Lifetime, Profile, Reuse
+from . import Lifetime, Probe, Profile, Reuse
 
 OAUTH_AUDIENCE = "https://account.apple.com/auth/oauth2/v2/token"
 
@@ -30,4 +30,9 @@ PROFILE = Profile(
     authorization="",  # the client_assertion form field
     sources=("https://developer.apple.com/documentation/apple-school-and-business-manager-api/"
              "implementing-oauth-for-the-apple-school-manager-and-apple-business-api",),
+    probe=Probe("POST", "https://account.apple.com/auth/oauth2/token",
+                "the client-credentials exchange itself (the access token it returns is not shown)",
+                form={"grant_type": "client_credentials", "client_id": "{client_id}", "scope": "business.api",
+                      "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+                form_field="client_assertion"),
 )

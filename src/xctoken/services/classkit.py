@@ -5,7 +5,7 @@ exp "typically 10 to 30 minutes after creation". No hard maximum is documented
 (unverified): the safe side keeps to the 30 minutes Apple describes.
 """
 
-from . import Lifetime, Profile, Reuse
+from . import Lifetime, Probe, Profile, Reuse
 
 PROFILE = Profile(
     name="classkit",
@@ -21,4 +21,7 @@ PROFILE = Profile(
     reuse=Reuse("reuse until it expires"),
     api_base="https://classkit-catalog.apple.com/v1",
     sources=("https://developer.apple.com/documentation/classkitcatalogapi/authenticating-calls-to-the-classkit-catalog-api",),
+    # The endpoint is Apple's example request; its answer to an empty catalog is unverified.
+    probe=Probe("GET", "https://classkit-catalog.apple.com/v1/contexts?environment=development&limit=1",
+                "one context of the development catalog"),
 )

@@ -7,7 +7,7 @@ for APNs, is assumed (unverified: the safe side). App Attest's receipt endpoint
 takes the JWT without "Bearer" in Apple's example.
 """
 
-from . import Lifetime, Profile, Reuse
+from . import Lifetime, Probe, Profile, Reuse
 
 PROFILE = Profile(
     name="device-check",
@@ -23,4 +23,9 @@ PROFILE = Profile(
     api_base="https://api.devicecheck.apple.com/v1 (development: https://api.development.devicecheck.apple.com)",
     sources=("https://developer.apple.com/documentation/devicecheck/accessing-and-modifying-per-device-data",
              "https://developer.apple.com/documentation/devicecheck/assessing-fraud-risk"),
+    # An empty query: Apple answers 400 (missing device token) after authenticating, 401 before
+    # (inferred from the error table, unverified).
+    probe=Probe("POST", "https://api.development.devicecheck.apple.com/v1/query_two_bits",
+                "an empty two-bits query in the development environment: 400 (no device token) once the "
+                "token is accepted, 401 when it is not", accepted=(200, 400)),
 )

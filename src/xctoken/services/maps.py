@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from . import Lifetime, Profile, Reuse
+from . import Lifetime, Probe, Profile, Reuse
 
 if TYPE_CHECKING:
     from . import ServiceRequest
@@ -60,4 +60,6 @@ PROFILE = Profile(
     sources=("https://developer.apple.com/documentation/applemapsserverapi/creating-and-using-tokens-with-maps-server-api",
              "https://developer.apple.com/documentation/mapkitjs/creating-a-maps-token"),
     check=check,
+    probe=Probe("GET", "https://maps-api.apple.com/v1/token",
+                "the Server API's token exchange (its access token is not shown); needs the server_api scope"),
 )

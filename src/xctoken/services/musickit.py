@@ -6,7 +6,7 @@ time on the server", an optional ``origin`` array for the web. ShazamKit's
 claims are inferred from Apple's link to the same page (unverified).
 """
 
-from . import Lifetime, Profile, Reuse
+from . import Lifetime, Probe, Profile, Reuse
 
 PROFILE = Profile(
     name="musickit",
@@ -23,4 +23,6 @@ PROFILE = Profile(
     reuse=Reuse("reuse until it expires (429 when one token's rate limit is exceeded)"),
     api_base="https://api.music.apple.com/v1",
     sources=("https://developer.apple.com/documentation/applemusicapi/generating-developer-tokens",),
+    probe=Probe("GET", "https://api.music.apple.com/v1/catalog/us/genres?limit=1",
+                "one catalog genre: the smallest catalog read a developer token allows"),
 )

@@ -15,4 +15,5 @@ PROFILE = replace(
     key="an API account's private key: Apple School Manager > Preferences > API",
     shapes={"client_id": "schoolapi"},
     api_base="https://api-school.apple.com/v1 (token: https://account.apple.com/auth/oauth2/token)",
+    probe=replace(BUSINESS.probe, form={**BUSINESS.probe.form, "scope": "school.api"}) if BUSINESS.probe else None,
 )

@@ -6,7 +6,7 @@ sub = the client_id (App ID or Services ID), and "an expiration time more than
 Apple's clock. The default, 180 days, stays a few days inside it.
 """
 
-from . import Lifetime, Profile, Reuse
+from . import Lifetime, Probe, Profile, Reuse
 
 PROFILE = Profile(
     name="sign-in-with-apple",
@@ -24,4 +24,10 @@ PROFILE = Profile(
     api_base="https://appleid.apple.com/auth",
     authorization="",  # a form field (client_secret), not a header
     sources=("https://developer.apple.com/documentation/accountorganizationaldatasharing/creating-a-client-secret",),
+    # A code that was never issued: invalid_grant means the client secret was accepted.
+    probe=Probe("POST", "https://appleid.apple.com/auth/token",
+                "a token request with an authorization code that was never issued: invalid_grant once the "
+                "client secret is accepted, invalid_client when it is not",
+                form={"client_id": "{client_id}", "grant_type": "authorization_code", "code": "xctoken-doctor"},
+                form_field="client_secret", accepted=(200,), accepted_errors=("invalid_grant",)),
 )

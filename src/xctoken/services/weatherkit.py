@@ -6,7 +6,7 @@ Services ID): "Ensure that the token contains only the claims listed". Apple
 documents no maximum lifetime (unverified); the default is an hour.
 """
 
-from . import Lifetime, Profile, Reuse
+from . import Lifetime, Probe, Profile, Reuse
 
 PROFILE = Profile(
     name="weatherkit",
@@ -21,4 +21,6 @@ PROFILE = Profile(
     reuse=Reuse("reuse until it expires"),
     api_base="https://weatherkit.apple.com/api/v1",
     sources=("https://developer.apple.com/documentation/weatherkitrestapi/request-authentication-for-weatherkit-rest-api",),
+    probe=Probe("GET", "https://weatherkit.apple.com/api/v1/availability/37.33/-122.01",
+                "the data sets available at one place: no weather data is fetched or billed"),
 )

@@ -1,0 +1,362 @@
+"""``xctoken doctor`` against a local HTTPS fake of Apple's endpoints: one test per cause it must tell apart.
+
+The fake has its own CA (trusted through SSL_CERT_FILE, as a company proxy's
+would be), checks the signature and claims of every token it receives with
+jwcrypto (so the tests also prove the right token went out) and answers as
+Apple documents: 200, 401 NOT_AUTHORIZED, 403 agreement, 403 role, 429, and a
+Date header minutes ahead or behind. Also: a refused connection, a TLS name
+mismatch, a proxy. Every report and error goes through the leak scanner.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import json
+import select
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from jwcrypto import jwk
+from jwcrypto import jwt as jwcrypto_jwt
+
+from .corpus import GOOD_ISSUER, GOOD_KEY_ID
+from .entrypoints import ROOT, Workspace
+from .leaks import Canary, Capture, find_leaks
+
+REFUSED, UNREACHABLE = 8, 9
+
+
+def _certificate(name: str, key: ec.EllipticCurvePrivateKey, issuer_key: ec.EllipticCurvePrivateKey,
+                 issuer_name: str, ca: bool, san: list[x509.GeneralName]) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if san:
+        builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: dict[str, object] = field(default_factory=lambda: {"data": []})
+    clock_offset: int = 0  # seconds Apple's clock is ahead of this machine's
+
+
+@dataclass
+class FakeApple:
+    """An HTTPS server on 127.0.0.1 answering each request with ``answer``, recording what it got."""
+
+    canary: Canary
+    directory: Path
+    hostname: str = "localhost"  # the name in its certificate
+    answer: Answer = field(default_factory=Answer)
+    received: list[dict[str, object]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+        ca = _certificate("xctoken test CA", ca_key, ca_key, "xctoken test CA", True, [])
+        san: list[x509.GeneralName] = [x509.DNSName(self.hostname)]
+        if self.hostname == "localhost":
+            import ipaddress
+
+            san.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+        cert = _certificate(self.hostname, key, ca_key, "xctoken test CA", False, san)
+        self.ca_file = self.directory / "ca.pem"
+        self.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        (self.directory / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (self.directory / "server.key").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.directory / "server.pem", self.directory / "server.key")
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                auth = self.headers.get("Authorization", "")
+                token = auth.split(" ", 1)[-1] if auth else urllib.parse.parse_qs(body).get(
+                    "client_secret", urllib.parse.parse_qs(body).get("client_assertion", [""]))[0]
+                claims = fake.verify(token)
+                fake.received.append({"method": self.command, "path": self.path, "claims": claims,
+                                      "scheme": auth.split(" ", 1)[0] if " " in auth else ""})
+                data = json.dumps(fake.answer.body).encode()
+                self.send_response(fake.answer.status)
+                apple_now = time.time() + fake.answer.clock_offset
+                self.send_header("Date", email.utils.formatdate(apple_now, usegmt=True))
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _answer  # noqa: N815 - http.server's names
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"https://localhost:{self.server.server_address[1]}"
+
+    def verify(self, token: str) -> dict[str, object]:
+        """The token's claims, its signature checked with jwcrypto (an implementation xctoken does not use)."""
+        public = jwk.JWK.from_pyca(self.canary.public_key)
+        checked = jwcrypto_jwt.JWT(jwt=token, key=public, algs=["ES256"], check_claims=False)
+        return json.loads(checked.claims)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def canary() -> Canary:
+    return Canary.new()
+
+
+@pytest.fixture
+def apple(canary: Canary, tmp_path: Path) -> Iterator[FakeApple]:
+    fake = FakeApple(canary, tmp_path)
+    yield fake
+    fake.close()
+
+
+def doctor(ws: Workspace, canary: Canary, *args: str, ca_file: Path | None = None, **env: str) -> Capture:
+    settings = {"ASC_PRIVATE_KEY": canary.pem(), "ASC_KEY_ID": GOOD_KEY_ID, "ASC_ISSUER_ID": GOOD_ISSUER,
+                "PYTHONPATH": str(ROOT / "src"), **({"SSL_CERT_FILE": str(ca_file)} if ca_file else {}), **env}
+    base = ws.base_env(**{name: value for name, value in settings.items() if value})
+    capture = ws.run([sys.executable, "-m", "xctoken", "doctor", *args], base)
+    assert find_leaks(capture, canary) == []  # the report and every error
+    return capture
+
+
+def lines(capture: Capture) -> str:
+    return capture.stdout.decode()
+
+
+def test_accepted(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file)
+    assert capture.returncode == 0, capture.stdout + capture.stderr
+    assert "result:   ACCEPTED" in lines(capture) and "clock:    in step with Apple's" in lines(capture)
+    [seen] = apple.received
+    assert seen["method"] == "GET" and seen["path"] == "/v1/apps?limit=1" and seen["scheme"] == "Bearer"
+    assert seen["claims"]["iss"] == GOOD_ISSUER and seen["claims"]["aud"] == "appstoreconnect-v1"  # type: ignore[index]
+
+
+def test_json_report(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    apple.answer = Answer(401, {"errors": [{"status": "401", "code": "NOT_AUTHORIZED",
+                                            "title": "Authentication credentials are missing or invalid."}]})
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, "--format", "json",
+                     ca_file=apple.ca_file)
+    assert capture.returncode == REFUSED
+    report = json.loads(capture.stdout)
+    assert report["status"] == 401 and report["error_code"] == "NOT_AUTHORIZED" and report["accepted"] is False
+    assert report["causes"] and abs(report["clock_offset_seconds"]) <= 2
+
+
+def test_401_with_a_good_clock_names_the_key_the_issuer_and_the_key_kind(apple: FakeApple, canary: Canary,
+                                                                         tmp_path: Path) -> None:
+    apple.answer = Answer(401, {"errors": [{"status": "401", "code": "NOT_AUTHORIZED",
+                                            "title": "Authentication credentials are missing or invalid."}]})
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file)
+    assert capture.returncode == REFUSED
+    text = lines(capture)
+    assert "answer:   401 NOT_AUTHORIZED (Authentication credentials are missing or invalid.)" in text
+    causes = text.split("likely causes, most likely first:")[1]
+    assert "revoked" in causes and "issuer ID" in causes and "In-App Purchase" in causes
+    assert "clock" not in causes
+
+
+@pytest.mark.parametrize(("offset", "words"), [
+    (-300, "300 s ahead of Apple's"),     # Apple's clock behind: this machine is ahead, iat in Apple's future
+    (1300, "1300 s behind Apple's"),      # Apple's clock far ahead: the token arrives expired
+])
+def test_401_from_a_clock_off_puts_the_clock_first(apple: FakeApple, canary: Canary, tmp_path: Path, offset: int,
+                                                   words: str) -> None:
+    apple.answer = Answer(401, {"errors": [{"status": "401", "code": "NOT_AUTHORIZED"}]}, clock_offset=offset)
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file)
+    assert capture.returncode == REFUSED
+    first = lines(capture).split("  1. ", 1)[1].splitlines()[0]
+    import re
+
+    found = re.search(r"clock is (\d+) s (ahead of|behind) Apple's", first)
+    expected, direction = words.split(" s ")
+    assert found and direction.startswith(found.group(2)), first
+    assert abs(int(found.group(1)) - int(expected)) <= 2, first  # the Date header has whole seconds
+
+
+def test_403_agreement(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    apple.answer = Answer(403, {"errors": [{"status": "403", "code": "FORBIDDEN.REQUIRED_AGREEMENTS_MISSING_OR_EXPIRED",
+                                            "title": "A required agreement is missing or has expired."}]})
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file)
+    assert capture.returncode == REFUSED
+    assert "agreement is missing or expired" in lines(capture) and "Account Holder" in lines(capture)
+
+
+def test_403_role(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    apple.answer = Answer(403, {"errors": [{"status": "403", "code": "FORBIDDEN_ERROR",
+                                            "title": "The API key in use does not allow this request"}]})
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file)
+    assert capture.returncode == REFUSED and "role may not make this request" in lines(capture)
+
+
+def test_429_rate_limit(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    apple.answer = Answer(429, {"errors": [{"status": "429", "code": "RATE_LIMIT_EXCEEDED"}]})
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file)
+    assert capture.returncode == REFUSED and "rate limited" in lines(capture)
+
+
+def test_connection_refused_is_not_a_credentials_problem(canary: Canary, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", f"https://127.0.0.1:{port}")
+    assert capture.returncode == UNREACHABLE
+    assert "COULD NOT ASK" in lines(capture) and "connection refused" in lines(capture)
+    assert "not a credentials problem" in lines(capture)
+
+
+def test_a_certificate_for_another_name_is_a_tls_failure(canary: Canary, tmp_path: Path) -> None:
+    fake = FakeApple(canary, tmp_path, hostname="api.example.invalid")
+    try:
+        capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", fake.base, ca_file=fake.ca_file)
+    finally:
+        fake.close()
+    assert capture.returncode == UNREACHABLE
+    assert "TLS" in lines(capture) and "SSL_CERT_FILE" in lines(capture) and fake.received == []
+
+
+def test_an_untrusted_ca_is_a_tls_failure(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base)  # no SSL_CERT_FILE
+    assert capture.returncode == UNREACHABLE and "not trusted" in lines(capture)
+
+
+class ConnectProxy:
+    """An HTTP CONNECT proxy on 127.0.0.1 that records the tunnels it opens."""
+
+    def __init__(self) -> None:
+        self.tunnels: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+
+    def _tunnel(self, client: socket.socket) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += client.recv(4096)
+        target = request.split(b" ")[1].decode()
+        self.tunnels.append(target)
+        host, port = target.rsplit(":", 1)
+        upstream = socket.create_connection(("127.0.0.1" if host == "localhost" else host, int(port)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        sockets = [client, upstream]
+        while True:
+            ready, _, _ = select.select(sockets, [], [], 10)
+            if not ready:
+                break
+            for sock in ready:
+                data = sock.recv(65536)
+                if not data:
+                    client.close()
+                    upstream.close()
+                    return
+                (upstream if sock is client else client).sendall(data)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_https_proxy_is_honoured(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    proxy = ConnectProxy()
+    try:
+        capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file,
+                         HTTPS_PROXY=proxy.url, NO_PROXY="")
+    finally:
+        proxy.close()
+    assert capture.returncode == 0, lines(capture)
+    assert proxy.tunnels == [f"localhost:{apple.server.server_address[1]}"] and len(apple.received) == 1
+
+
+def test_a_dead_proxy_is_a_network_problem(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file,
+                     HTTPS_PROXY=f"http://127.0.0.1:{port}", NO_PROXY="")
+    assert capture.returncode == UNREACHABLE and "HTTPS_PROXY" in lines(capture) and apple.received == []
+
+
+@pytest.mark.parametrize("base", ["http://api.example.com", "ftp://127.0.0.1", "https://user:pw@127.0.0.1",
+                                  "not a url"])
+def test_api_base_must_be_https_or_loopback_http(canary: Canary, tmp_path: Path, base: str) -> None:
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", base)
+    assert capture.returncode == 3 and capture.stdout == b""
+
+
+def test_a_service_probe_with_the_token_in_a_form_field(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    """Sign in with Apple: a code that was never issued; invalid_grant means the client secret was accepted."""
+    apple.answer = Answer(400, {"error": "invalid_grant"})
+    args = ("--service", "sign-in-with-apple", "--team-id", "DEF123GHIJ", "--client-id", "com.example.web",
+            "--api-base", apple.base)
+    capture = doctor(Workspace(tmp_path / "w"), canary, *args, ca_file=apple.ca_file, ASC_ISSUER_ID="")
+    assert capture.returncode == 0, lines(capture)
+    [seen] = apple.received
+    assert seen["method"] == "POST" and seen["path"] == "/auth/token"
+    assert seen["claims"]["sub"] == "com.example.web"  # type: ignore[index]
+    apple.answer = Answer(400, {"error": "invalid_client"})
+    refused = doctor(Workspace(tmp_path / "w2"), canary, *args, ca_file=apple.ca_file, ASC_ISSUER_ID="")
+    assert refused.returncode == REFUSED and "revoked" in lines(refused)
+
+
+def test_apns_says_why_doctor_cannot_ask(canary: Canary, tmp_path: Path) -> None:
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--service", "apns", "--team-id", "DEF123GHIJ",
+                     ASC_ISSUER_ID="")
+    assert capture.returncode == 3 and b"HTTP/2" in capture.stderr
+
+
+def test_a_token_echoed_by_the_server_is_never_repeated(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    apple.answer = Answer(401, {"errors": [{"code": "NOT_AUTHORIZED", "title": "PLACEHOLDER"}]})
+    original = apple.verify
+
+    def verify_and_echo(token: str) -> dict[str, object]:
+        apple.answer.body = {"errors": [{"code": "NOT_AUTHORIZED", "title": f"bad token {token}"}]}
+        return original(token)
+
+    apple.verify = verify_and_echo  # type: ignore[method-assign]
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file)
+    assert capture.returncode == REFUSED and "(not shown: it contains the token)" in lines(capture)
