@@ -61,7 +61,7 @@ def run_pipeline(tmp_path: Path, key: TestKey, verify_with: TestKey) -> subproce
     # Written after the commit: gitlab-ci-local reads it from the directory, git never sees it.
     variables = {"ASC_KEY_ID": key.key_id, "ASC_ISSUER_ID": ISSUER_ID,
                  "ASC_PRIVATE_KEY_B64": base64.b64encode(key.pem.encode()).decode(),
-                 "ASC_PUBLIC_KEY_B64": public_b64(verify_with)}
+                 "ASC_PUBLIC_KEY_B64": public_b64(verify_with), "VERIFIER_IMAGE": VERIFIER_IMAGE}
     (project / ".gitlab-ci-local-variables.yml").write_text(json.dumps(variables))  # JSON is YAML
     return subprocess.run([str(GITLAB_CI_LOCAL), "--pull-policy", "if-not-present", "--no-artifacts-to-source"],
                           cwd=project, capture_output=True, text=True, timeout=600)
