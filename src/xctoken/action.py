@@ -84,6 +84,7 @@ class ActionInputs:
     bundle_id: str = ""
     services_id: str = ""
     origin: tuple[str, ...] = ()
+    verify: str = "false"  # false | true | strict: ask Apple once (xctoken doctor) before handing over
 
     def __repr__(self) -> str:
         # The dataclass repr would show the key: a debugger or error reporter must not.
@@ -128,7 +129,15 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         bundle_id=input_value(env, "bundle-id"),
         services_id=input_value(env, "services-id"),
         origin=tuple(line.strip() for line in input_value(env, "origin").splitlines() if line.strip()),
+        verify=_verify_mode(input_value(env, "verify")),
     )
+
+
+def _verify_mode(value: str) -> str:
+    mode = value.strip().lower() or "false"
+    if mode not in ("false", "true", "strict"):
+        raise ConfigError("verify must be false, true or strict")
+    return mode
 
 
 def resolve_inputs(inputs: ActionInputs) -> Resolved:
@@ -311,6 +320,8 @@ def summary_markdown(token: Token, setup: JobSetup) -> str:
     later = ("`xctoken generate` mints a fresh token" if setup.launcher_dir else
              "the key file and variables are set" if setup.key_dir else "only this token (mint-on-demand: false)")
     rows.append(("Later steps", later))
+    if setup.verified:
+        rows.append(("Verified with Apple", _cell(setup.verified)))
     lines = [f"### {_title(token)} token", "", "| | |", "|---|---|"]
     raw = ("Scope", "Later steps") + tuple(name for name, _ in rows if name.startswith("Claim "))
     lines += [f"| {name} | {value if name in raw else _cell(value)} |" for name, value in rows]
@@ -376,7 +387,9 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
             "expires-at-epoch": str(token.expires),
         }
         env_vars: dict[str, str] = {}
+        verified = _verify_with_apple(inputs.verify, resolved, env, stdout)
         setup = configure_job(inputs, resolved, env, made)
+        setup.verified = verified
         outputs.update(setup.outputs)
         env_vars.update(setup.variables)
         if inputs.env_name:
@@ -425,7 +438,7 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
     return 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class JobSetup:
     """What the action leaves for later steps besides the token."""
 
@@ -433,10 +446,36 @@ class JobSetup:
     variables: dict[str, str]
     launcher_dir: str | None = None
     note: str = ""  # a warning when on-demand minting could not be set up whole
+    verified: str = ""  # with verify: what Apple said, for the summary
 
     @property
     def key_dir(self) -> str | None:
         return self.outputs.get("private-keys-dir")
+
+
+def _verify_with_apple(mode: str, resolved: Resolved, env: Mapping[str, str], stdout: TextIO) -> str:
+    """``verify``: ask Apple once (xctoken doctor); refuse the step when Apple refuses the credentials.
+
+    Could not ask (network, proxy, TLS) is a warning, or with ``strict`` a failure.
+    """
+    if mode == "false":
+        return ""
+    from .ci import github
+    from .doctor import AppleUnreachable, CredentialsRefused, diagnose
+
+    diagnosis = diagnose(resolved.request, resolved.key, env.get("XCTOKEN_API_BASE", "").strip() or None)
+    answer = f"{diagnosis.status} {diagnosis.error_code}".strip()
+    if diagnosis.accepted:
+        return f"accepted by Apple ({answer}, {diagnosis.method} {diagnosis.url})"
+    cause = diagnosis.causes[0] if diagnosis.causes else answer
+    if diagnosis.refused:
+        raise CredentialsRefused(f"Apple refused the credentials ({answer} to {diagnosis.method} {diagnosis.url}); "
+                                 f"most likely: {cause}")
+    if mode == "strict":
+        raise AppleUnreachable(f"verify: strict, and Apple could not be asked: {cause}")
+    stdout.write(github.command_line("warning", f"verify: Apple could not be asked, so the credentials are not "
+                                                f"verified: {cause}", title="xctoken") + "\n")
+    return f"not verified: {diagnosis.network_error or 'no answer'}"
 
 
 def configure_job(inputs: ActionInputs, resolved: Resolved, env: Mapping[str, str], made: list[Path]) -> JobSetup:

@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_token_options(doctor)
     doctor.add_argument("--api-base", metavar="URL",
                         help="send the request to this base URL instead of Apple's (a proxy, a test server): "
-                             "https, or http on a loopback address")
+                             "https, or http on a loopback address (env: XCTOKEN_API_BASE)")
     doctor.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
     doctor.set_defaults(run=run_doctor)
 
@@ -473,7 +473,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     resolved = resolve(_options(args), os.environ, _stdin_buffer() if args.key_path == "-" else None)
     for warning in resolved.warnings:
         _say(sys.stderr, "warning: ", warning)
-    diagnosis = diagnose(resolved.request, resolved.key, args.api_base)
+    diagnosis = diagnose(resolved.request, resolved.key, args.api_base or os.environ.get("XCTOKEN_API_BASE") or None)
     if args.format == "json":
         write_stdout(json.dumps(diagnosis.as_json(), indent=2) + "\n")
     else:

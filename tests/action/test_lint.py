@@ -24,7 +24,7 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONS = [ROOT / "action.yml", ROOT / "portable" / "action.yml"]
 INPUTS = ["issuer-id", "key-id", "private-key", "private-key-path", "key-type", "lifetime", "scope", "audience",
           "env-name", "mint-on-demand", "export-for", "write-key-file", "service", "team-id", "client-id",
-          "bundle-id", "services-id", "origin"]
+          "bundle-id", "services-id", "origin", "verify"]
 OUTPUTS = ["token", "expires-at", "expires-at-epoch", "private-key-path", "private-keys-dir", "api-key-json-path"]
 ACTIONLINT_TOOLS = ROOT / ".ci" / "tools" / "actionlint"
 
