@@ -114,9 +114,17 @@ def _context() -> ssl.SSLContext:
 Opener = Callable[[urllib.request.Request, float], tuple[int, dict[str, str], bytes]]
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Never follow a redirect: urllib would carry the Authorization header (the token) to wherever
+    it points, another host or plain http included. The 3xx itself is the answer."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 def _open(request: urllib.request.Request, timeout: float) -> tuple[int, dict[str, str], bytes]:
     # ProxyHandler() reads HTTPS_PROXY/NO_PROXY; https through a proxy is a CONNECT tunnel.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler(),
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler(), _NoRedirects(),
                                          urllib.request.HTTPSHandler(context=_context()))
     try:
         with opener.open(request, timeout=timeout) as response:  # nosec B310 - https, or http on loopback only
@@ -274,6 +282,9 @@ def _explain(diagnosis: Diagnosis, profile: object, request: AnyRequest, claims:
     elif status == 429:
         causes.append("rate limited (429): the key was accepted, but too many requests were made; wait and "
                       "retry, and reuse tokens (--cache) instead of minting one per request")
+    elif status is not None and 300 <= status < 400:
+        causes.append(f"the answer was a redirect ({status}), which doctor does not follow (the token would go "
+                      "along): check --api-base, or a proxy rewriting the request")
     elif status is not None and status >= 500:
         causes.append(f"Apple's service failed ({status}); nothing says the credentials are wrong: retry later "
                       "(developer.apple.com/system-status)")

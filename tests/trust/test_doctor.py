@@ -360,3 +360,19 @@ def test_a_token_echoed_by_the_server_is_never_repeated(apple: FakeApple, canary
     apple.verify = verify_and_echo  # type: ignore[method-assign]
     capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file)
     assert capture.returncode == REFUSED and "(not shown: it contains the token)" in lines(capture)
+
+
+def test_a_redirect_is_never_followed_with_the_token(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    """urllib carries the Authorization header along a redirect, to any host: doctor must not follow one."""
+    apple.answer = Answer(302, {})
+    original = apple.server.RequestHandlerClass.end_headers
+
+    def redirect_headers(handler: BaseHTTPRequestHandler) -> None:
+        if apple.answer.status == 302:
+            handler.send_header("Location", apple.base + "/redirected")  # followed, it would come back here
+        original(handler)
+
+    apple.server.RequestHandlerClass.end_headers = redirect_headers  # type: ignore[method-assign]
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file)
+    assert capture.returncode == REFUSED and "redirect (302)" in lines(capture)
+    assert [seen["path"] for seen in apple.received] == ["/v1/apps?limit=1"]
