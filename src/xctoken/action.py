@@ -247,7 +247,11 @@ def _runner_owner(directory: Path) -> Owner | None:
     """
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return None
-    info = directory.stat()
+    try:
+        info = directory.stat()
+    except OSError as error:
+        raise OutputError(f"RUNNER_TEMP ({directory}) cannot be read: {error.strerror}; run this as a step of "
+                          "a GitHub Actions job") from None
     if info.st_uid == 0:
         return None
     return info.st_uid, info.st_gid
@@ -526,6 +530,8 @@ def main(env: Mapping[str, str] | None = None, stdout: TextIO | None = None) -> 
         return OutputError.exit_code
     try:
         return run(os.environ if env is None else env, stream)
+    except KeyboardInterrupt:  # the runner cancels with SIGINT first: files already removed, no traceback
+        return 130
     finally:
         settle_streams()
 

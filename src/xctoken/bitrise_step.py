@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         return 2
     try:
         return _run(environ, Path(args[0]))
+    except KeyboardInterrupt:  # Ctrl-C or a cancel: files already removed, no traceback
+        return 130
     finally:
         settle_streams()
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from . import __version__
 from .claims import DEFAULT_CLOCK_SKEW, DEFAULT_LIFETIME, KEY_ID_PATTERN
-from .console import guard_process, inert, printable, settle_streams
+from .console import guard_process, inert, printable, reaches_the_log, settle_streams
 from .errors import EXIT_CODES, ConfigError, OutputError, TokenExpiredError, TokenInvalidError, XctokenError
 from .files import check_output_path, write_secret_file
 from .settings import KeyLocation, Options, Resolved, resolve
@@ -310,7 +310,7 @@ def mask_on_github(token: Token, printing: bool) -> None:
     """
     from .ci.github import add_masks
 
-    if not _stderr_reaches_the_runner():
+    if not reaches_the_log(sys.stderr):
         # Never the fallback to stdout: that is what `$(...)` captures.
         raise OutputError("standard error is closed or /dev/null, and on a GitHub runner the token's mask "
                           "goes there; drop the 2>/dev/null (or 2>&-), or use --export; nothing was printed")
@@ -326,17 +326,6 @@ def mask_on_github(token: Token, printing: bool) -> None:
         # stdout and stderr are read by separate threads of the runner: give the
         # mask a head start over a token printed straight into the log.
         time.sleep(0.1)
-
-
-def _stderr_reaches_the_runner() -> bool:
-    if sys.stderr is None:
-        return False
-    try:
-        info = os.fstat(sys.stderr.fileno())
-        null = os.stat(os.devnull)
-    except (OSError, ValueError):
-        return False
-    return not (stat.S_ISCHR(info.st_mode) and info.st_rdev == null.st_rdev)
 
 
 def write_stdout(text: str) -> None:
@@ -382,6 +371,11 @@ def run_decode(args: argparse.Namespace) -> int:
 
     if args.token.strip() == "-" and args.key_path == "-":
         raise ConfigError("the token and the key cannot both come from stdin; pass the key with --key PATH")
+    within = None
+    if getattr(args, "expires_within", None) is not None:
+        from .claims import parse_duration
+
+        within = parse_duration(args.expires_within, "--expires-within")  # refused before any report
     token_text = _read_token_argument(args.token)
     public_key = None
     if _key_configured(args):
@@ -410,10 +404,7 @@ def run_decode(args: argparse.Namespace) -> int:
         }), indent=2, allow_nan=False) + "\n")
     else:
         write_stdout(render_report(report, verified=public_key is not None) + "\n")
-    if report.valid and getattr(args, "expires_within", None) is not None:
-        from .claims import parse_duration
-
-        within = parse_duration(args.expires_within, "--expires-within")
+    if report.valid and within is not None:
         left = report.seconds_left
         if left is not None and left <= within:
             _say(sys.stderr, "error: ", f"the token expires in {left} s, within --expires-within "

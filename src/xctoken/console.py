@@ -59,6 +59,25 @@ def inert(text: str) -> str:
     return _DOUBLE_HASH.sub(lambda _: "\\u0023", _UNSAFE_IN_TEXT.sub(_escape, text))
 
 
+def reaches_the_log(stream: object) -> bool:
+    """Could a CI runner read what is written to ``stream``? Not when it is closed or /dev/null.
+
+    Mask commands must go where the runner reads: one dropped silently leaves the
+    token it was for in clear in the log.
+    """
+    import os
+    import stat
+
+    if stream is None:
+        return False
+    try:
+        info = os.fstat(stream.fileno())  # type: ignore[attr-defined]
+        null = os.stat(os.devnull)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return not (stat.S_ISCHR(info.st_mode) and info.st_rdev == null.st_rdev)
+
+
 def settle_streams() -> None:
     """Flush stdout and stderr; if one cannot take it (closed reader, full disk), drop what is left.
 
@@ -99,6 +118,13 @@ def signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stop_pending() -> bool:
+    """Inside :func:`signals_held`: has a cancel (SIGTERM, SIGINT, SIGHUP) come meanwhile?"""
+    if not hasattr(signal, "sigpending"):
+        return False
+    return bool(set(signal.sigpending()) & set(_STOP_SIGNALS))
 
 
 def _raise_exit(signum: int, frame: object) -> None:

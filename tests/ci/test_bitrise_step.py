@@ -201,3 +201,36 @@ def test_step_installs_its_pinned_wheels_when_python3_lacks_them(test_key: TestK
     later = later_step(store, "xctoken", "generate")
     assert later.returncode == 0, later.stderr
     verify(later.stdout, test_key)
+
+
+def test_a_cancel_during_the_adds_leaves_no_variable_and_no_key_file(test_key: TestKey, tmp_path: Path) -> None:
+    """SIGTERM while envman runs: the adds finish, are undone, and the step stops (143) with nothing left."""
+    import signal
+
+    install_standin(tmp_path / "bin", "envman")
+    slow = tmp_path / "bin" / "envman"
+    recorder = slow.read_text()
+    # The third add takes a while: the cancel lands in the middle of the set.
+    slow.write_text(recorder.replace("import json, os, sys", "import json, os, sys, time\n"
+                                     "n = sum(1 for _ in open(os.environ['STANDIN_LOG'])) if os.path.exists("
+                                     "os.environ['STANDIN_LOG']) else 0\nif n == 2: time.sleep(2)"))
+    log = tmp_path / "envman.log"
+    (tmp_path / "tmp").mkdir()
+    env = {"PATH": os.pathsep.join([str(tmp_path / "bin"), TOOL_PATH]), "STANDIN_LOG": str(log),
+           "TMPDIR": str(tmp_path / "tmp"), "HOME": str(tmp_path), "key_id": test_key.key_id,
+           "issuer_id": ISSUER_ID, "private_key": test_key.pem}
+    process = subprocess.Popen(["bash", str(SCRIPT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 30
+    while time.time() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 2):
+        time.sleep(0.05)
+    python = [p for p in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                                        text=True).stdout.split()]
+    for pid in python:
+        os.kill(int(pid), signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert b"Traceback" not in err
+    store = envstore(recorded(log))
+    # Every add undone: PATH back to what the step started with, the others unset.
+    assert store == {"PATH": (env["PATH"], False)}, sorted(store)
+    assert list((tmp_path / "tmp").iterdir()) == []

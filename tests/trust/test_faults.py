@@ -361,7 +361,7 @@ def test_unwritable_github_output_is_an_output_error(canary: Canary, tmp_path) -
     assert capture.files == {}
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["SIGTERM", "SIGHUP", "SIGINT"])
 def test_action_stopped_while_writing_removes_the_key_files_it_made(canary: Canary, tmp_path,
                                                                      stop: signal.Signals) -> None:
     _require_action()
@@ -369,7 +369,7 @@ def test_action_stopped_while_writing_removes_the_key_files_it_made(canary: Cana
     output = ws.tmp / "output-locked"
     env = _github_env(ws, canary, GITHUB_OUTPUT=str(output), **{"INPUT_WRITE-KEY-FILE": "true"})
     capture = _locked_run(ws, action_command(), env, output, stop)
-    assert capture.returncode == 128 + stop
+    assert capture.returncode == 128 + stop and b"Traceback" not in capture.stderr + capture.stdout
     assert [p for p in ws.runner_temp.rglob("*") if p.is_file()] == []
 
 
@@ -451,3 +451,20 @@ def test_every_documented_exit_code_is_in_the_readme() -> None:
     documented = {int(code) for row in table.splitlines()[2:] for code in row.split("|")[1].split(",")}
     assert documented == set(EXIT_CODES)
     assert {129, 130, 143} <= set(EXIT_CODES)
+
+
+@pytest.mark.parametrize("stdout", ["null", "closed"])
+def test_export_on_github_refuses_when_its_masks_cannot_reach_the_runner(canary: Canary, tmp_path,
+                                                                        stdout: str) -> None:
+    ws = Workspace(tmp_path)
+    code, out, err = _run_with_streams(_cli("generate", "--export"), _github_env(ws, canary), stdout, "capture",
+                                       ws.work)
+    assert code == OUTPUT_ERROR and b"Traceback" not in err
+    assert ws.github_env.read_bytes() == b""
+
+
+def test_decode_refuses_a_bad_expires_within_before_reading_the_token(tmp_path) -> None:
+    result = subprocess.run(_cli("decode", "-", "--expires-within", "soon"), input=b"not a token",
+                            capture_output=True, timeout=60, env={"PATH": "/usr/bin:/bin",
+                                                                  "PYTHONPATH": str(ROOT / "src")})
+    assert result.returncode == 3 and b"--expires-within" in result.stderr and result.stdout == b""

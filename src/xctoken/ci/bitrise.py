@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ..console import signals_held, stop_pending
 from ..errors import OutputError
 from ..signing import iso8601
 from . import ExportJob, check_name, check_value, run_helper
@@ -53,14 +54,20 @@ def add_variables(variables: Sequence[tuple[str, str, bool]], env: Mapping[str, 
     for name, value, secret in variables:
         check_variable(name, value, secret, replaces)
     added: list[str] = []
-    try:
-        for name, value, secret in variables:
-            run_helper("envman", envman_arguments(name, secret), value, env, _PURPOSE)
-            added.append(name)
-    except OutputError:
-        for name in reversed(added):
-            _restore(name, env)
-        raise
+    # A cancel waits until the adds are done, and then undoes them: the step removes its key file
+    # on its way out, and half (or all) of a set of variables would point later steps at it.
+    with signals_held():
+        try:
+            for name, value, secret in variables:
+                run_helper("envman", envman_arguments(name, secret), value, env, _PURPOSE)
+                added.append(name)
+        except BaseException:
+            for name in reversed(added):
+                _restore(name, env)
+            raise
+        if stop_pending():
+            for name in reversed(added):
+                _restore(name, env)
 
 
 def _restore(name: str, env: Mapping[str, str]) -> None:

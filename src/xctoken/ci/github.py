@@ -141,6 +141,11 @@ def export(job: ExportJob) -> list[str]:
     name = validate_env_name(job.name, "the --export variable name")
     extra = {validate_env_name(k, "an extra variable name"): v for k, v in job.extra.items()}
     env_file = file_command_path(job.env, "GITHUB_ENV")
+    from ..console import reaches_the_log
+
+    if not reaches_the_log(sys.stdout):
+        raise OutputError("standard output is closed or /dev/null, and the masks for the token and the key go "
+                          "there for the runner to read; drop the >/dev/null (or >&-); nothing was exported")
     secrets = [job.token.value, *(job.key.secret_strings() if job.key is not None else [])]
     records = [(env_file, heredoc_record(name, job.token.value))]
     records += [(env_file, heredoc_record(k, v)) for k, v in extra.items()]
