@@ -472,6 +472,7 @@ def run_doctor(args: argparse.Namespace) -> int:
             part for part in (str(diagnosis.status), diagnosis.error_code,
                               f"({diagnosis.error_title})" if diagnosis.error_title else "") if part)
         lines = [f"service:  {diagnosis.service}", f"request:  {diagnosis.method} {diagnosis.url}",
+                 f"          ({diagnosis.why})",
                  f"answer:   {answer}" + (f" [{diagnosis.network_error}]" if diagnosis.network_error else "")]
         if diagnosis.clock_offset is not None:
             offset = diagnosis.clock_offset

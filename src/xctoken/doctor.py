@@ -64,13 +64,15 @@ class Diagnosis:
     causes: list[str] = field(default_factory=list)
     network_error: str = ""
     refused: bool = False  # Apple answered, and not with an accepting status
+    why: str = ""  # why this request (the profile's Probe.why)
 
     @property
     def accepted(self) -> bool:
         return self.status is not None and not self.network_error and not self.refused
 
     def as_json(self) -> dict[str, object]:
-        return {"service": self.service, "request": f"{self.method} {self.url}", "status": self.status,
+        return {"service": self.service, "request": f"{self.method} {self.url}", "why": self.why,
+                "status": self.status,
                 "accepted": self.accepted, "error_code": self.error_code or None,
                 "error_title": self.error_title or None, "clock_offset_seconds": self.clock_offset,
                 "network_error": self.network_error or None, "causes": self.causes}
@@ -145,7 +147,7 @@ def diagnose(request: AnyRequest, key: LoadedKey, api_base: str | None = None, o
     if probe is None:
         raise ConfigError(f"doctor cannot ask {profile.title}: {profile.probe_missing}")
     url = probe_url(probe.url, api_base)
-    diagnosis = Diagnosis(service, probe.method, url)
+    diagnosis = Diagnosis(service, probe.method, url, why=probe.why)
     signed_at = clock()
     token = Signer(request, key).sign(signed_at)
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
