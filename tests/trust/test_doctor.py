@@ -376,3 +376,48 @@ def test_a_redirect_is_never_followed_with_the_token(apple: FakeApple, canary: C
     capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file)
     assert capture.returncode == REFUSED and "redirect (302)" in lines(capture)
     assert [seen["path"] for seen in apple.received] == ["/v1/apps?limit=1"]
+
+
+SERVICE_INPUTS = {
+    "app-store-server": ["--bundle-id", "com.example.app"],
+    "device-check": ["--team-id", "DEF123GHIJ"],
+    "sign-in-with-apple": ["--team-id", "DEF123GHIJ", "--client-id", "com.example.web"],
+    "musickit": ["--team-id", "DEF123GHIJ"],
+    "weatherkit": ["--team-id", "DEF123GHIJ", "--services-id", "com.example.wk"],
+    "maps": ["--team-id", "DEF123GHIJ", "--scope", "server_api"],
+    "classkit": ["--team-id", "DEF123GHIJ"],
+    "business-manager": ["--client-id", "BUSINESSAPI.9703f56c-10ce-4876-8f59-e78e5e23a152"],
+    "school-manager": ["--client-id", "SCHOOLAPI.9703f56c-10ce-4876-8f59-e78e5e23a152"],
+    "apple-ads": ["--team-id", "SEARCHADS.ccccdddd-1111-2222-3333-444455556666",
+                  "--client-id", "SEARCHADS.aaaabbbb-1111-2222-3333-444455556666"],
+}
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_INPUTS))
+def test_every_service_probe_reaches_its_endpoint_with_its_token(service: str, apple: FakeApple, canary: Canary,
+                                                                 tmp_path: Path) -> None:
+    from xctoken.services import get
+
+    profile = get(service)
+    assert profile.probe is not None and profile.probe.why
+    key_id = "d136aa66-0c3b-4bd4-9892-c20e8db024ab" if profile.key_id == "uuid" else GOOD_KEY_ID
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--service", service, *SERVICE_INPUTS[service],
+                     "--api-base", apple.base, ca_file=apple.ca_file, ASC_KEY_ID=key_id,
+                     ASC_ISSUER_ID=GOOD_ISSUER if service == "app-store-server" else "")
+    assert capture.returncode == 0, lines(capture) + capture.stderr.decode()
+    [seen] = apple.received
+    expected = urllib.parse.urlsplit(profile.probe.url)
+    assert seen["method"] == profile.probe.method
+    assert seen["path"] == expected.path + (f"?{expected.query}" if expected.query else "")
+    # The fake verified the signature with jwcrypto; the claims are the service's.
+    claims = seen["claims"]
+    assert isinstance(claims, dict) and set(claims) <= set(profile.claims)
+
+
+def test_no_proxy_bypasses_the_proxy(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file,
+                     HTTPS_PROXY=f"http://127.0.0.1:{dead}", NO_PROXY="localhost")
+    assert capture.returncode == 0, lines(capture)
