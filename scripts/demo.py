@@ -36,7 +36,8 @@ def main() -> int:
         step(f"made a throwaway P-256 key: {key_file.name} (mode 600, in a temporary directory)")
 
         env = {**os.environ, "ISSUER_ID": DEMO_ISSUER_ID, "KEY_ID": DEMO_KEY_ID, "KEY_DIR": workdir}
-        xctoken = [sys.executable, "-m", "xctoken"]
+        # -I, as the launchers do: the current directory (and PYTHON* variables) never shadow xctoken.
+        xctoken = [sys.executable, "-I", "-m", "xctoken"]
         step("xctoken check  (the configuration, offline; prints no token)")
         subprocess.run([*xctoken, "check"], env=env, check=True)
 

@@ -122,9 +122,45 @@ def docker_available() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
 
 
+# scripts/test.sh --quick sets XCTOKEN_SKIP_DOCKER=1: then no test that needs Docker (the
+# container tests, act, gitlab-ci-local) runs, even where an engine answers.
+SKIPPED_BY_QUICK = "skipped by --quick (XCTOKEN_SKIP_DOCKER=1): needs Docker"
+DOCKER_MARKERS = ("docker", "slow")  # every slow test runs act or gitlab-ci-local, on Docker
+
+
+def skip_docker() -> bool:
+    return os.environ.get("XCTOKEN_SKIP_DOCKER") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if skip_docker() and os.environ.get("XCTOKEN_REQUIRE_DOCKER") == "1":
+        raise pytest.UsageError("XCTOKEN_SKIP_DOCKER=1 and XCTOKEN_REQUIRE_DOCKER=1 contradict each other")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that uses the Docker gate must say so (the docker marker); under --quick none of those runs.
+
+    The skip is added at collection, so not even a session fixture (an image build) starts.
+    """
+    unmarked = [item.nodeid for item in items
+                if "require_docker" in getattr(item, "fixturenames", ()) and item.get_closest_marker("docker") is None]
+    if unmarked:
+        raise pytest.UsageError("tests that use require_docker lack @pytest.mark.docker: " + ", ".join(unmarked))
+    if skip_docker():
+        skip = pytest.mark.skip(reason=SKIPPED_BY_QUICK)
+        for item in items:
+            if any(item.get_closest_marker(name) is not None for name in DOCKER_MARKERS):
+                item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def require_docker() -> None:
-    """Skip without a Docker engine, unless XCTOKEN_REQUIRE_DOCKER=1 (CI), where that is a failure."""
+    """Skip without a Docker engine, unless XCTOKEN_REQUIRE_DOCKER=1 (CI), where that is a failure.
+
+    Under XCTOKEN_SKIP_DOCKER=1 (--quick) it skips without asking the engine at all.
+    """
+    if skip_docker():
+        pytest.skip(SKIPPED_BY_QUICK)
     if docker_available():
         return
     if os.environ.get("XCTOKEN_REQUIRE_DOCKER") == "1":

@@ -467,7 +467,9 @@ def _verify_with_apple(mode: str, resolved: Resolved, env: Mapping[str, str], st
     from .ci import github
     from .doctor import AppleUnreachable, CredentialsRefused, diagnose
 
-    diagnosis = diagnose(resolved.request, resolved.key, env.get("XCTOKEN_API_BASE", "").strip() or None)
+    # The probe signs its own token: masked before it leaves, as the step's token is.
+    diagnosis = diagnose(resolved.request, resolved.key, env.get("XCTOKEN_API_BASE", "").strip() or None,
+                         before_request=lambda token: github.add_masks([token], stdout))
     answer = f"{diagnosis.status} {diagnosis.error_code}".strip()
     if diagnosis.accepted:
         return f"accepted by Apple ({answer}, {diagnosis.method} {diagnosis.url})"

@@ -75,8 +75,10 @@ def cache_directory(env: Mapping[str, str]) -> Path:
 
 def parse_min_valid(value: str | int | None, signer: Signer) -> int:
     """Validate ``--min-valid`` against what a fresh token lives (lifetime minus clock skew)."""
-    seconds = DEFAULT_MIN_VALID if value is None else parse_duration(value, "--min-valid")
     fresh = int(signer.request.lifetime or 0) - int(signer.request.clock_skew)
+    # The default asks for 5 minutes, or half of what a fresh token lives when that is less (App
+    # Store Server tokens live 5 minutes).
+    seconds = min(DEFAULT_MIN_VALID, fresh // 2) if value is None else parse_duration(value, "--min-valid")
     if seconds >= fresh:
         raise ConfigError(f"--min-valid {seconds} s is not shorter than a fresh token lives ({fresh} s: the "
                           "lifetime minus the clock skew), so no token could ever be reused; lower --min-valid")
@@ -178,6 +180,13 @@ def _reuse_rule(signer: Signer) -> Reuse | None:
     from .claims import TokenRequest
 
     return None if isinstance(signer.request, TokenRequest) else signer.request.profile.reuse
+
+
+def refuse_single_use(signer: Signer) -> None:
+    """A token carrying a fresh jti per request (Business/School Manager assertions) is never reused."""
+    if "jti" in signer.claims_template:
+        raise ConfigError(f"--cache: {signer.service} assertions are single-use (a fresh jti each): mint one per "
+                          "token request; drop --cache")
 
 
 def cached_or_new(signer: Signer, env: Mapping[str, str], min_valid: int,

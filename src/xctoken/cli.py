@@ -292,8 +292,9 @@ def _token(signer: Signer, args: argparse.Namespace) -> Token:
         if args.min_valid is not None:
             raise ConfigError("--min-valid applies only with --cache; add --cache or drop --min-valid")
         return signer.sign()
-    from .cache import cached_or_new, parse_min_valid
+    from .cache import cached_or_new, parse_min_valid, refuse_single_use
 
+    refuse_single_use(signer)
     min_valid = parse_min_valid(args.min_valid, signer)
     token, warnings = cached_or_new(signer, os.environ, min_valid, int(time.time()))
     for warning in warnings:

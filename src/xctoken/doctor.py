@@ -19,10 +19,13 @@ dropped.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import ipaddress
 import json
 import os
+import re
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -35,7 +38,8 @@ from .errors import ConfigError, XctokenError
 from .keys import LoadedKey
 from .signing import AnyRequest, Signer
 
-TIMEOUT = 20.0
+TIMEOUT = 20.0  # for the whole request: connecting, TLS, the answer (XCTOKEN_DOCTOR_TIMEOUT for tests)
+PROBE_LIFETIME = 300
 _MAX_BODY = 64 * 1024
 USER_AGENT = "xctoken-doctor"
 
@@ -82,8 +86,15 @@ def probe_url(url: str, api_base: str | None) -> str:
     """``url`` with its scheme and host (and any path prefix) taken from ``api_base``."""
     if not api_base:
         return url
-    base = urllib.parse.urlsplit(api_base.strip())
-    host = base.hostname or ""
+    text = api_base.strip()
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise ConfigError("--api-base must be one URL, without spaces or line breaks")
+    try:
+        base = urllib.parse.urlsplit(text)
+        host = base.hostname or ""
+        base.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ConfigError("--api-base is not a valid URL (like https://proxy.example.com:8443)") from None
     if base.scheme == "http":
         if not _is_loopback(host):
             raise ConfigError("--api-base must be https (http only on a loopback address such as 127.0.0.1)")
@@ -125,9 +136,30 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def _open(request: urllib.request.Request, timeout: float) -> tuple[int, dict[str, str], bytes]:
-    # ProxyHandler() reads HTTPS_PROXY/NO_PROXY; https through a proxy is a CONNECT tunnel.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler(), _NoRedirects(),
-                                         urllib.request.HTTPSHandler(context=_context()))
+    """One request, answered within ``timeout`` seconds in all (a server trickling bytes included)."""
+    outcome: list[object] = []
+
+    def ask() -> None:
+        try:
+            outcome.append(_ask(request, timeout))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+            outcome.append(error)
+
+    worker = threading.Thread(target=ask, daemon=True)  # left behind if it hangs: the process exits anyway
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise TimeoutError(f"no answer within {timeout:.0f} s")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]  # type: ignore[return-value]
+
+
+def _ask(request: urllib.request.Request, timeout: float) -> tuple[int, dict[str, str], bytes]:
+    # ProxyHandler() reads HTTPS_PROXY/NO_PROXY; https through a proxy is a CONNECT tunnel. Plain http
+    # (loopback only) never goes through a proxy: the token would cross the network in clear.
+    proxies = urllib.request.ProxyHandler({} if request.type == "http" else None)
+    opener = urllib.request.build_opener(proxies, _NoRedirects(), urllib.request.HTTPSHandler(context=_context()))
     try:
         with opener.open(request, timeout=timeout) as response:  # nosec B310 - https, or http on loopback only
             return response.status, dict(response.headers.items()), response.read(_MAX_BODY)
@@ -137,8 +169,13 @@ def _open(request: urllib.request.Request, timeout: float) -> tuple[int, dict[st
 
 
 def diagnose(request: AnyRequest, key: LoadedKey, api_base: str | None = None, opener: Opener = _open,
-             clock: Callable[[], float] = time.time) -> Diagnosis:
-    """Sign a token, make the service's probe request, and explain the answer."""
+             clock: Callable[[], float] = time.time,
+             before_request: Callable[[str], None] | None = None) -> Diagnosis:
+    """Sign a token, make the service's probe request, and explain the answer.
+
+    The probe's token lives five minutes at most (it is for this one request);
+    ``before_request`` gets it first, so a caller on a CI runner can mask it.
+    """
     from .services import DEFAULT_SERVICE, get
 
     service = DEFAULT_SERVICE if isinstance(request, TokenRequest) else request.service
@@ -149,7 +186,9 @@ def diagnose(request: AnyRequest, key: LoadedKey, api_base: str | None = None, o
     url = probe_url(probe.url, api_base)
     diagnosis = Diagnosis(service, probe.method, url, why=probe.why)
     signed_at = clock()
-    token = Signer(request, key).sign(signed_at)
+    token = Signer(_short_lived(request), key).sign(signed_at)
+    if before_request is not None:
+        before_request(token.value)
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     data = None
     if probe.form_field:
@@ -164,8 +203,8 @@ def diagnose(request: AnyRequest, key: LoadedKey, api_base: str | None = None, o
     # The URL is a profile's https URL, or --api-base checked by probe_url (https; http on loopback).
     outgoing = urllib.request.Request(url, data=data, headers=headers, method=probe.method)  # noqa: S310
     try:
-        status, response_headers, body = opener(outgoing, TIMEOUT)
-    except (urllib.error.URLError, OSError, ValueError) as error:
+        status, response_headers, body = opener(outgoing, _timeout())
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
         diagnosis.network_error = _network_reason(error)
         diagnosis.causes = [_network_cause(error, url)]
         return diagnosis
@@ -181,6 +220,29 @@ def diagnose(request: AnyRequest, key: LoadedKey, api_base: str | None = None, o
             pass
     _explain(diagnosis, profile, request, token.claims, signed_at, probe.accepted, probe.accepted_errors)
     return diagnosis
+
+
+def _timeout() -> float:
+    try:
+        return min(TIMEOUT, max(1.0, float(os.environ.get("XCTOKEN_DOCTOR_TIMEOUT", TIMEOUT))))
+    except ValueError:
+        return TIMEOUT
+
+
+def _short_lived(request: AnyRequest) -> AnyRequest:
+    """The same request, living at most 5 minutes: a 180-day client secret has no business in a probe."""
+    import dataclasses
+
+    lifetime = int(request.lifetime or 0)
+    skew = int(request.clock_skew)
+    short = max(min(lifetime, PROBE_LIFETIME), skew + 60)
+    if short >= lifetime:
+        return request
+    from .services import ServiceRequest
+
+    if isinstance(request, ServiceRequest) and request.profile.lifetime.counted_from == "none":
+        return request
+    return dataclasses.replace(request, lifetime=short)
 
 
 def _fill_form(template: str, request: AnyRequest) -> str:
@@ -210,14 +272,18 @@ def _apple_error(body: bytes, token: str) -> tuple[str, str]:
             code, title = str(data.get("errorCode", "")), str(data.get("errorMessage", ""))
         elif "reason" in data:
             code = str(data.get("reason", ""))
-    # Never repeat a token (a proxy or a fake could echo it), and keep it to one short line.
-    signature = token.rsplit(".", 1)[-1]
-    cleaned = []
-    for text in (code, title):
-        if token in text or (signature and signature[:16] in text):
-            text = "(not shown: it contains the token)"
-        cleaned.append(" ".join(text.split())[:200])
-    return cleaned[0], cleaned[1]
+    # Never repeat any of a token (a proxy or a fake could echo it, in pieces): a code is shown only
+    # in the shape Apple's codes have, and a title only if it holds no run that could be a token part.
+    if code and not _ERROR_CODE.fullmatch(code):
+        code = "(not shown)"
+    pieces = [token, *token.split(".")]
+    if any(piece and piece[:16] in title for piece in pieces) or _TOKEN_LIKE.search(title):
+        title = "(not shown: it could contain the token)"
+    return code, " ".join(title.split())[:200]
+
+
+_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,79}|[0-9]{1,12}")
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{16,}")
 
 
 def _network_reason(error: BaseException) -> str:
@@ -229,7 +295,7 @@ def _network_reason(error: BaseException) -> str:
     if isinstance(reason, ConnectionRefusedError):
         return "connection refused"
     if isinstance(reason, TimeoutError):
-        return f"no answer within {TIMEOUT:.0f} s"
+        return f"no answer within {_timeout():.0f} s"
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror
     return type(reason).__name__

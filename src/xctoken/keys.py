@@ -115,7 +115,10 @@ class LoadedKey:
             pem = _pem(der, "EC PRIVATE KEY" if _der_structure(der) == "SEC1" else "PRIVATE KEY")
             body = base64.b64encode(der).decode("ascii")
             found += [pem, body, *pem.split("\n")[1:-1]]
-            found += [base64.b64encode(text.encode("ascii")).decode("ascii") for text in (pem, pem + "\n")]
+            for text in (pem, pem + "\n"):
+                whole = base64.b64encode(text.encode("ascii")).decode("ascii")
+                # One line (base64 -w0, macOS base64 -i), and GNU base64's 76-column lines.
+                found += [whole, *(whole[i:i + 76] for i in range(0, len(whole), 76))]
         return list(dict.fromkeys(s for s in found if s))
 
 

@@ -142,12 +142,13 @@ class _Picker:
         self.sources: dict[str, str] = {}
         self.warnings: list[str] = []
 
-    def pick(self, setting: str, flag_value: str | None, flag_name: str, secret: bool = False) -> str | None:
+    def pick(self, setting: str, flag_value: str | None, flag_name: str, secret: bool = False,
+             skip_family: str | None = None) -> str | None:
         if flag_value is not None:
             self.sources[setting] = flag_name
             return flag_value
         found = [(family, name, self.env[name]) for family, name in ENV_VARIABLES[setting]
-                 if env_value(self.env, name) is not None]
+                 if env_value(self.env, name) is not None and family != skip_family]
         if not found:
             return None
         family, name, value = found[0]
@@ -182,10 +183,14 @@ def resolve_request(options: Options, picker: _Picker, key_id: str | None) -> To
             raise ConfigError(f"{FLAGS[name]} is for the other Apple services; add --service NAME "
                               "(xctoken services lists them) or drop it")
     issuer_id = picker.pick("issuer_id", options.issuer_id, "--issuer-id")
-    lifetime = picker.pick("lifetime", options.lifetime, "--lifetime")
-    clock_skew = picker.pick("clock_skew", options.clock_skew, "--clock-skew")
-    key_type = picker.pick("key_type", options.key_type, "--key-type")
-    audience = picker.pick("audience", options.audience, "--audience")
+    # A job set up for another service (XCTOKEN_SERVICE=maps) has XCTOKEN_* claims settings for that
+    # service's token: an App Store Connect token asked for in it does not take them.
+    job_service = (env_value(picker.env, "XCTOKEN_SERVICE") or DEFAULT_SERVICE).strip().lower()
+    skip = XCTOKEN if job_service != DEFAULT_SERVICE else None
+    lifetime = picker.pick("lifetime", options.lifetime, "--lifetime", skip_family=skip)
+    clock_skew = picker.pick("clock_skew", options.clock_skew, "--clock-skew", skip_family=skip)
+    key_type = picker.pick("key_type", options.key_type, "--key-type", skip_family=skip)
+    audience = picker.pick("audience", options.audience, "--audience", skip_family=skip)
     if audience is None:
         # fastlane's in-house flag is consulted (and noted as a source) only when it decides.
         in_house = None if options.enterprise else picker.pick("in_house", None, "")
@@ -193,7 +198,7 @@ def resolve_request(options: Options, picker: _Picker, key_id: str | None) -> To
         audience = AUDIENCE_ENTERPRISE if enterprise else AUDIENCE_APP_STORE_CONNECT
     scope: Sequence[str] = options.scope
     if not scope:
-        scope_text = picker.pick("scope", None, "--scope")
+        scope_text = picker.pick("scope", None, "--scope", skip_family=skip)
         scope = [line for line in (scope_text or "").splitlines() if line.strip()]
     kwargs: dict[str, object] = {}
     if lifetime is not None:
@@ -282,9 +287,26 @@ def _picked_variable(picker: _Picker) -> str | None:
     return picker.sources.get("key")
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long (key text given as a directory): reading it says what is wrong
+        return False
+
+
+_UUID_KEY_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
+
+
 def _key_in_directory(directory: Path, key_id: str | None, origin: str) -> KeyLocation:
     if key_id is not None:
-        path = directory / f"AuthKey_{normalize_key_id(key_id)}.p8"
+        # The key ID names the file, so only the two shapes of key ID (both path-safe) are taken:
+        # 10 characters, or the UUIDs of Apple Business/School Manager and Apple Ads keys.
+        stripped = key_id.strip()
+        safe = stripped if _UUID_KEY_ID.fullmatch(stripped) else normalize_key_id(stripped)
+        path = directory / f"AuthKey_{safe}.p8"
+        in_app_purchase = directory / f"SubscriptionKey_{safe}.p8"  # an In-App Purchase key's own name
+        if not _exists(path) and _exists(in_app_purchase):
+            path = in_app_purchase
         return KeyLocation("file", origin, path=path)
     candidates = _key_files(directory)
     if len(candidates) == 1:

@@ -59,3 +59,18 @@ def test_verify_true_unreachable_is_a_warning_strict_a_failure(step: RunnerStep,
 def test_verify_false_makes_no_request(step: RunnerStep, test_key: AscKey, apple: FakeApple) -> None:
     code, stdout = _step(step, test_key, apple, "false")
     assert code == 0 and apple.received == []
+
+
+def test_the_probe_token_is_masked_before_it_is_sent(step: RunnerStep, test_key: AscKey, apple: FakeApple) -> None:
+    sent: list[str] = []
+    original = apple.verify
+
+    def record(token: str) -> dict[str, object]:
+        sent.append(token)
+        return original(token)
+
+    apple.verify = record  # type: ignore[method-assign]
+    code, stdout = _step(step, test_key, apple, "true")
+    assert code == 0, stdout
+    [probe] = sent
+    assert probe != step.outputs()["token"] and probe in commands(stdout, "add-mask")

@@ -57,6 +57,24 @@ def pem_of(private_key: object, fmt: serialization.PrivateFormat = serialization
         serialization.Encoding.PEM, fmt, encryption or serialization.NoEncryption()).decode()
 
 
+def replace_in_body(pem: str, start: int, text: str) -> str:
+    """``pem`` with its body's characters ``start``.. replaced by ``text``, found by position.
+
+    Never by searching for the characters: a random key's body can share them with the
+    BEGIN line (``PR``, ``IV``, ``KE``...), and the test would then mangle that line instead.
+    """
+    lines = pem.splitlines(keepends=True)
+    offset = 0
+    for number, line in enumerate(lines[1:-1], start=1):
+        content = line.rstrip("\r\n")
+        if offset <= start and start + len(text) <= offset + len(content):
+            column = start - offset
+            lines[number] = content[:column] + text + content[column + len(text):] + line[len(content):]
+            return "".join(lines)
+        offset += len(content)
+    raise ValueError(f"body characters {start}..{start + len(text)} are not on one body line")
+
+
 def one_long_body_line(pem: str) -> str:
     lines = pem.strip().splitlines()
     return "\n".join([lines[0], "".join(lines[1:-1]), lines[-1]]) + "\n"
@@ -211,7 +229,7 @@ REFUSED = [
     Refused("whitespace only", lambda: " \n\t\r\n ", "empty", "is empty", ()),
     Refused("truncated PEM (no END line)", lambda: PEM[: PEM.index("-----END")], "truncated",
             "no '-----END PRIVATE KEY-----' line"),
-    Refused("PEM body with non-base64 characters", lambda: PEM.replace(BODY[70:72], "!?", 1), "pem-base64",
+    Refused("PEM body with non-base64 characters", lambda: replace_in_body(PEM, 70, "!?"), "pem-base64",
             "PEM body is not valid base64"),
     Refused("PEM body with damaged DER", _corrupt_der_body, "der", "DER structure does not parse"),
     Refused("END line without BEGIN", lambda: PEM[PEM.index("\n") + 1:], "no-begin", "no -----BEGIN line"),
@@ -263,6 +281,24 @@ def test_refusal_messages_differ_by_cause() -> None:
         for second in causes[i + 1:]:
             shared = by_cause[first] & by_cause[second]
             assert not shared, f"causes {first!r} and {second!r} share the message {shared}"
+
+
+def test_body_mangling_lands_in_the_body_by_position() -> None:
+    # A body whose characters 70..71 also occur in the BEGIN line ("IV" of PRIVATE): searching
+    # for them would mangle the BEGIN line; by position, only the body changes, and exactly there.
+    body = "A" * 70 + "IV" + "A" * 100
+    pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(textwrap.wrap(body, 64)) + "\n-----END PRIVATE KEY-----\n"
+    mangled = replace_in_body(pem, 70, "!?")
+    lines, before = mangled.splitlines(), pem.splitlines()
+    assert (lines[0], lines[-1]) == (before[0], before[-1])
+    assert "".join(lines[1:-1]) == body[:70] + "!?" + body[72:]
+    for crlf in (False, True):  # the same on the module's key, with either line ending
+        source = PEM.replace("\n", "\r\n") if crlf else PEM
+        changed = replace_in_body(source, 70, "!?")
+        assert changed.splitlines()[0] == source.splitlines()[0] and changed.count("\n") == source.count("\n")
+        assert "".join(changed.splitlines()[1:-1]) == BODY[:70] + "!?" + BODY[72:]
+    with pytest.raises(ValueError, match="not on one body line"):
+        replace_in_body(pem, 63, "!?")  # would straddle two lines
 
 
 def test_leak_helper_catches_a_leak() -> None:

@@ -133,3 +133,40 @@ def test_the_image_entry_point_lists_the_services() -> None:
     result = subprocess.run([sys.executable, str(ROOT / "entrypoint.py"), "services"], capture_output=True,
                             text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 0 and "apns" in result.stdout
+
+
+def test_a_job_set_up_for_another_service_does_not_change_an_app_store_connect_token(test_key: TestKey,
+                                                                                   tmp_path: Path) -> None:
+    env = key_env(test_key, tmp_path, ASC_ISSUER_ID="57246542-96fe-1a63-e053-0824d011072a",
+                  XCTOKEN_SERVICE="maps", XCTOKEN_LIFETIME="600", XCTOKEN_SCOPE="server_api")
+    result = xctoken("generate", "--service", "app-store-connect", env=env)
+    assert result.returncode == 0, result.stderr
+    claims = verify_claims(result.stdout.strip(), test_key)[1]
+    assert claims["exp"] - claims["iat"] == 1200 and "scope" not in claims
+
+
+def test_key_dir_takes_uuid_key_ids(test_key: TestKey, tmp_path: Path) -> None:
+    key_id = "d136aa66-0c3b-4bd4-9892-c20e8db024ab"
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    test_key.write(keys, f"AuthKey_{key_id}.p8")
+    result = xctoken("generate", "--service", "business-manager", "--key-dir", str(keys), "--key-id", key_id,
+                     "--client-id", "BUSINESSAPI.9703f56c-10ce-4876-8f59-e78e5e23a152", env=clean_env())
+    assert result.returncode == 0, result.stderr
+    assert verify_claims(result.stdout.strip(), test_key)[0]["kid"] == key_id
+
+
+def test_cache_fits_short_lived_services_and_refuses_single_use_assertions(test_key: TestKey,
+                                                                           tmp_path: Path) -> None:
+    env = key_env(test_key, tmp_path, ASC_ISSUER_ID="57246542-96fe-1a63-e053-0824d011072a",
+                  XCTOKEN_CACHE_DIR=str(tmp_path / "cache"))
+    first = xctoken("generate", "--cache", "--service", "app-store-server", "--bundle-id", "com.example.app",
+                    env=env)
+    again = xctoken("generate", "--cache", "--service", "app-store-server", "--bundle-id", "com.example.app",
+                    env=env)
+    assert first.returncode == again.returncode == 0, first.stderr
+    assert first.stdout == again.stdout  # 5-minute tokens: reused while half their life is left
+    single = xctoken("generate", "--cache", "--service", "business-manager", "--key-id",
+                     "d136aa66-0c3b-4bd4-9892-c20e8db024ab",
+                     "--client-id", "BUSINESSAPI.9703f56c-10ce-4876-8f59-e78e5e23a152", env=env)
+    assert single.returncode == 3 and "single-use" in single.stderr

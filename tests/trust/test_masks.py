@@ -57,7 +57,8 @@ def test_every_rendering_of_the_stored_key_is_masked(tmp_path, layout: str, form
     masks = registered_masks(capture.stdout, capture.stderr)
     assert masks
     # What a later step could print: the value as stored, the .p8 file, its base64.
-    printed = [stored, pem, pem.replace("\n", "\r\n"), base64.b64encode(pem.encode()).decode(),
-               base64.b64encode(pem.strip().encode()).decode()]
+    whole = base64.b64encode(pem.encode()).decode()
+    printed = [stored, pem, pem.replace("\n", "\r\n"), whole, base64.b64encode(pem.strip().encode()).decode(),
+               "\n".join(whole[i:i + 76] for i in range(0, len(whole), 76))]  # GNU base64 FILE
     for text in printed:
         assert unmasked_key_material(text, masks, canary) == [], (form, text[:12])
