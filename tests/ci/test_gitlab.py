@@ -47,7 +47,9 @@ def test_appends_after_existing_lines_and_extra_variables(test_key: TestKey, tmp
 def test_without_dotenv_it_refuses_and_prints_nothing(test_key: TestKey, capfd: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigError, match="pass --dotenv FILE") as caught:
         gitlab.export(job_for(mint(test_key)))
-    assert 'export APP_STORE_CONNECT_TOKEN="$(xctoken generate)"' in str(caught.value)
+    # The advice itself fails loudly: assign on its own line, then export (never export VAR="$(...)").
+    assert "APP_STORE_CONNECT_TOKEN=$(xctoken generate) on its own line" in str(caught.value)
+    assert 'export APP_STORE_CONNECT_TOKEN="$(' not in str(caught.value)
     assert capfd.readouterr() == ("", "")
 
 

@@ -2,7 +2,8 @@
 
 Once the agent's redactor knows the token, it is replaced by ``[REDACTED]`` in
 every later line of the job log. The token then goes on stdout for
-``export NAME="$(xctoken generate --export NAME)"`` in the same command, and,
+``NAME=$(xctoken generate --export NAME)`` in the same command (on its own, so a
+failure stops it; then ``export NAME``), and,
 where the agent's Job API is available, into the job environment with
 ``buildkite-agent env set`` (value on stdin too), which later phases of the job
 (the command after a pre-command hook, post-command hooks) see. Buildkite has no

@@ -4,7 +4,8 @@ GitLab masks only variables defined in the project settings, so a token made
 at run time would show in clear wherever it is printed. Later jobs get it from
 an ``artifacts: reports: dotenv:`` file (downloadable with the job's artifacts:
 a trade-off the CI guide spells out); the same job captures it with
-``export NAME="$(xctoken generate)"``, which never prints it.
+``NAME=$(xctoken generate)`` on a line of its own (so a failure stops the job,
+which ``export NAME="$(...)"`` would hide), which never prints it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def export(job: ExportJob) -> list[str]:
         raise ConfigError(
             "GitLab cannot mask a token made at run time, so xctoken will not print it into the job log: "
             "pass --dotenv FILE and list FILE under artifacts:reports:dotenv for later jobs, or use it in "
-            f"this job with export {job.name}=\"$(xctoken generate)\"")
+            f"this job with {job.name}=$(xctoken generate) on its own line, then export {job.name}")
     text = "".join(dotenv_record(name, value) for name, value, _secret in job.variables())
     path = check_output_path(job.dotenv, "--dotenv")
     try:
