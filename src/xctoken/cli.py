@@ -96,7 +96,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="xctoken",
-        description="Mint, inspect and check App Store Connect API tokens (ES256 JWTs).",
+        description="Mint, inspect and check App Store Connect API tokens and the other Apple ES256 JWTs.",
         epilog="exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()),
     )
     parser.add_argument("--version", action="version", version=f"xctoken {__version__}")
