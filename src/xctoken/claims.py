@@ -1,7 +1,8 @@
 """Apple's rules for App Store Connect API tokens, as pure functions.
 
-Sources: Apple's "Generating Tokens for API Requests" and the notes in
-shared/apple-jwt-rules.md. A :class:`TokenRequest` that constructs without
+Source: Apple's "Generating Tokens for API Requests"
+(https://developer.apple.com/documentation/appstoreconnectapi/generating-tokens-for-api-requests).
+A :class:`TokenRequest` that constructs without
 error describes a token Apple will accept; the header and claims built from it
 follow the rules by construction.
 """

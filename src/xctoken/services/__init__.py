@@ -15,9 +15,9 @@ long-standing :class:`xctoken.claims.TokenRequest`, whose rules (team and
 individual keys, the enterprise audience, scope, long-lived tokens) are richer
 than a template can say.
 
-The facts and their sources: shared/apple-services.md (sections cited in each
-module). Where Apple's documentation is silent (marked unverified there), the
-module takes the safe side and says so.
+The facts come from Apple's documentation, cited in each profile's
+``sources``. Where it is silent, the module takes the safe side and says so
+(marked unverified).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Apple Push Notification service provider tokens.
 
-shared/apple-services.md section 5: exactly alg and kid in the header, iss
+Apple's documentation (``sources`` below): exactly alg and kid in the header, iss
 (Team ID) and iat in the claims, nothing else. APNs refuses a token whose
 iat is more than an hour old (403 ExpiredProviderToken) and a new token more
 often than every 20 minutes on a connection (429 TooManyProviderTokenUpdates),

@@ -2,7 +2,7 @@
 
 Its requests are :class:`xctoken.claims.TokenRequest` (see that module for the
 rules); this profile describes the service for ``xctoken services``, ``decode``
-and ``doctor``. shared/apple-services.md section 1.
+and ``doctor``; Apple's documentation is in ``sources``.
 """
 
 from ..claims import DEFAULT_LIFETIME, MAX_LIFETIME

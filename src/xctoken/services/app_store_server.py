@@ -1,6 +1,6 @@
 """App Store Server API (also External Purchase, Retention Messaging, Advanced Commerce server calls).
 
-shared/apple-services.md sections 2 and 3: the In-App Purchase key
+Apple's documentation (``sources`` below): the In-App Purchase key
 (SubscriptionKey_<KEYID>.p8), iss = Issuer ID, aud appstoreconnect-v1, the
 bundle ID as ``bid`` (required: an Apple engineer, developer forums 833144),
 ``exp - iat <= 3600``. Apple's Python and Java libraries leave ``iat`` out;

@@ -1,6 +1,6 @@
 """Apple Ads (formerly Search Ads) API: the OAuth client secret.
 
-shared/apple-services.md section 14: a self-made P-256 key whose public half
+Apple's documentation (``sources`` below): a self-made P-256 key whose public half
 is uploaded in Apple Ads (UUID key ID), iss = the team ID and sub = the client
 ID (both SEARCHADS.<uuid>), aud https://appleid.apple.com, exp "less than 180
 days from the iat".

@@ -1,6 +1,6 @@
 """Apple Business API: the OAuth 2 client assertion.
 
-shared/apple-services.md section 13: a key from an API account in Apple
+Apple's documentation (``sources`` below): a key from an API account in Apple
 Business Manager (UUID key ID), iss = sub = the client ID (BUSINESSAPI.<uuid>;
 Apple's sample sets iss to the same value), aud
 https://account.apple.com/auth/oauth2/v2/token, a unique jti, and exp "less

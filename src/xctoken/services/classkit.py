@@ -1,6 +1,6 @@
 """ClassKit Catalog API.
 
-shared/apple-services.md section 12: kid, typ JWT and alg; iss = Team ID, iat,
+Apple's documentation (``sources`` below): kid, typ JWT and alg; iss = Team ID, iat,
 exp "typically 10 to 30 minutes after creation". No hard maximum is documented
 (unverified): the safe side keeps to the 30 minutes Apple describes.
 """

@@ -1,6 +1,6 @@
 """DeviceCheck and App Attest fraud-metric receipts.
 
-shared/apple-services.md sections 6 and 7: "the same steps you use to create a
+Apple's documentation (``sources`` below): "the same steps you use to create a
 provider authentication token for APNs" with a DeviceCheck key. Apple states no
 lifetime; a 401 "Authorization Token Expired" exists, so an hour after iat, as
 for APNs, is assumed (unverified: the safe side). App Attest's receipt endpoint

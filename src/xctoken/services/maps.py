@@ -1,6 +1,6 @@
 """Maps: MapKit JS, Maps Embed API, Web Snapshots and the Apple Maps Server API.
 
-shared/apple-services.md section 11: typ JWT is required; ``scope`` is a
+Apple's documentation (``sources`` below): typ JWT is required; ``scope`` is a
 space-separated list of embed_api, mapkit_js, server_api, web_snapshots;
 ``origin`` (a domain, a pattern such as *.example.com, or a comma-separated
 list) is required with the browser scopes. Apple documents no maximum

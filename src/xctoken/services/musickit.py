@@ -1,6 +1,6 @@
 """Apple Music API / MusicKit developer tokens (also Apple Music Feed and ShazamKit).
 
-shared/apple-services.md section 9: a Media Services key, iss = Team ID, exp
+Apple's documentation (``sources`` below): a Media Services key, iss = Team ID, exp
 "must not be greater than 15777000 (6 months in seconds) from the current Unix
 time on the server", an optional ``origin`` array for the web. ShazamKit's
 claims are inferred from Apple's link to the same page (unverified).

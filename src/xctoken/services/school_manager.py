@@ -1,6 +1,6 @@
 """Apple School Manager API: the OAuth 2 client assertion (as Apple Business, with SCHOOLAPI.<uuid>).
 
-shared/apple-services.md section 13.
+Apple's documentation (``sources`` below).
 """
 
 from dataclasses import replace

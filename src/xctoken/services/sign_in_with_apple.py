@@ -1,6 +1,6 @@
 """Sign in with Apple client secret.
 
-shared/apple-services.md section 8: iss = Team ID, aud https://appleid.apple.com,
+Apple's documentation (``sources`` below): iss = Team ID, aud https://appleid.apple.com,
 sub = the client_id (App ID or Services ID), and "an expiration time more than
 15777000 seconds (six months) in the future" is an error, measured from now on
 Apple's clock. The default, 180 days, stays a few days inside it.

@@ -1,6 +1,6 @@
 """WeatherKit REST API.
 
-shared/apple-services.md section 10: the header carries ``id`` =
+Apple's documentation (``sources`` below): the header carries ``id`` =
 ``<TeamID>.<ServicesID>``, the claims exactly iss, iat, exp and sub (the
 Services ID): "Ensure that the token contains only the claims listed". Apple
 documents no maximum lifetime (unverified); the default is an hour.
