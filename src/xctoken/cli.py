@@ -455,6 +455,8 @@ def render_report(report: TokenReport, verified: bool) -> str:
                      + ("" if check.passed else f": {check.detail}"))
     if not verified:
         lines.append("  note  signature not verified: pass the key (--key, --key-env or ASC_* variables)")
+    for name, rules in report.look_alike_failures.items():
+        lines.append(f"  note  as a {name} token it breaks: {'; '.join(rules)} (--service {name} checks that)")
     lines.append("result: " + ("valid" if report.valid else "INVALID"))
     return "\n".join(printable(line) for line in lines)  # a value's own line break stays on its line
 

@@ -38,6 +38,8 @@ class TokenReport:
     service: str = "app-store-connect"
     also: tuple[str, ...] = ()  # other services whose tokens look the same (apns / device-check)
     valid_until: int | None = None  # without an exp claim: when Apple stops accepting it
+    # Services the token also looks like, and the rules of theirs it breaks.
+    look_alike_failures: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[Check]:
@@ -185,6 +187,15 @@ def inspect_token(token: str, now: int, public_key: ec.EllipticCurvePublicKey | 
     if profile.name != services.DEFAULT_SERVICE:
         services.check_token(profile, header, payload, int(now), report)
         _check_signature(report, compact, signature, public_key)
+        # A look-alike whose rules this token breaks (a ClassKit token too long for ClassKit reads as
+        # a valid Maps one): say so, so that --service can settle it.
+        for name in also:
+            if name == services.DEFAULT_SERVICE:
+                continue
+            other = TokenReport(header, payload, len(signature), int(now))
+            services.check_token(services.get(name), header, payload, int(now), other)
+            if other.failures:
+                report.look_alike_failures[name] = [c.rule for c in other.failures]
         return report
     kid = header.get("kid")
     kid_ok = isinstance(kid, str) and rules.KEY_ID_PATTERN.fullmatch(kid) is not None

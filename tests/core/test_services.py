@@ -268,3 +268,11 @@ def verify_claims(token: str, test_key: TestKey) -> tuple[dict[str, object], dic
     checked = jwcrypto_jwt.JWT(jwt=token, key=jwk.JWK.from_pyca(test_key.private_key.public_key()),
                                algs=["ES256"], check_claims=False)
     return json.loads(checked.header), json.loads(checked.claims)
+
+
+def test_decode_says_when_a_look_alike_service_would_refuse_the_token(test_key: TestKey) -> None:
+    """A ClassKit-shaped token living 2 hours reads as Maps (no documented maximum): ClassKit's rule is named."""
+    token = _forge(test_key, {"kid": KID, "typ": "JWT"}, {"iss": TEAM, "iat": IAT, "exp": IAT + 7200})
+    report = inspect_token(token, NOW)
+    assert report.service == "maps" and "classkit" in report.also
+    assert report.look_alike_failures["classkit"] == ["exp - iat is at most 1800 s"]
