@@ -20,7 +20,6 @@ import base64
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,13 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from conftest import ISSUER_ID, ROOT
-from cryptography.hazmat.primitives import serialization
+from conftest import ROOT
 
 from xctoken.cli import build_parser
 from xctoken.settings import ENV_VARIABLES
 
-from .image import VERIFIER_IMAGE, build_image
+from .gitlab_local import require_tools, run_pipeline
 
 if TYPE_CHECKING:
     from conftest import TestKey
@@ -42,8 +40,6 @@ if TYPE_CHECKING:
 TEMPLATES = ROOT / "templates"
 COMPONENTS = {"token": TEMPLATES / "token.yml", "on-demand": TEMPLATES / "on-demand.yml"}
 PIPELINES = ROOT / "tests" / "e2e" / "gitlab-component"
-GITLAB_CI_LOCAL = ROOT / ".ci" / "tools" / "bin" / "gitlab-ci-local"
-UTIL_IMAGE = "firecow/gitlab-ci-local-util:latest"
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 PUBLISHED_IMAGE = "ghcr.io/xctoken/xctoken-action:1"
 # $[[ inputs.NAME ]], optionally with interpolation functions ($[[ inputs.NAME | expand_vars ]]).
@@ -267,38 +263,14 @@ def test_readme_commands_parse() -> None:
 
 @pytest.fixture
 def tools(require_docker: None) -> str:
-    missing = [str(GITLAB_CI_LOCAL)] if not GITLAB_CI_LOCAL.exists() else []
-    for image in (UTIL_IMAGE, VERIFIER_IMAGE):
-        if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
-            missing.append(image)
-    if missing:
-        pytest.fail(f"missing {', '.join(missing)}: run `bash .ci/provision.sh`")
-    return build_image()
+    return require_tools()
 
 
-def public_b64(key: TestKey) -> str:
-    pem = key.private_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                    serialization.PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(pem).decode()
-
-
-def run_pipeline(tmp_path: Path, pipeline: str, key: TestKey, private_key_b64: str | None = None
-                 ) -> subprocess.CompletedProcess[str]:
-    project = tmp_path / "project"
-    shutil.copytree(PIPELINES / pipeline, project)
-    shutil.copy2(PIPELINES / "verify-token.sh", project / "verify-token.sh")
-    shutil.copytree(TEMPLATES, project / "templates")  # the component project's layout: templates/ at the root
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=project, check=True)
-    subprocess.run(["git", "-c", "user.name=xctoken-test", "-c", "user.email=test@xctoken.invalid",
-                    "commit", "-qm", "pipeline"], cwd=project, check=True)
-    # Written after the commit: gitlab-ci-local reads it from the directory, git never sees it.
-    variables = {"ASC_KEY_ID": key.key_id, "ASC_ISSUER_ID": ISSUER_ID,
-                 "ASC_PRIVATE_KEY_B64": private_key_b64 or base64.b64encode(key.pem.encode()).decode(),
-                 "ASC_PUBLIC_KEY_B64": public_b64(key), "VERIFIER_IMAGE": VERIFIER_IMAGE}
-    (project / ".gitlab-ci-local-variables.yml").write_text(json.dumps(variables))  # JSON is YAML
-    return subprocess.run([str(GITLAB_CI_LOCAL), "--pull-policy", "if-not-present", "--no-artifacts-to-source"],
-                          cwd=project, capture_output=True, text=True, timeout=600)
+def run_component_pipeline(tmp_path: Path, pipeline: str, key: TestKey, private_key_b64: str | None = None
+                           ) -> subprocess.CompletedProcess[str]:
+    # The component project's layout: templates/ at the root.
+    return run_pipeline(PIPELINES / pipeline, tmp_path, key, private_key_b64=private_key_b64,
+                        extra={TEMPLATES: "templates"})
 
 
 def assert_no_secret_in(log: str, key: TestKey) -> None:
@@ -311,7 +283,7 @@ def assert_no_secret_in(log: str, key: TestKey) -> None:
 @pytest.mark.slow
 def test_token_component_mints_into_a_dotenv_report_verified_in_a_later_job(tools: str, tmp_path: Path,
                                                                             test_key: TestKey) -> None:
-    result = run_pipeline(tmp_path, "token", test_key)
+    result = run_component_pipeline(tmp_path, "token", test_key)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
     # Both includes became jobs: the one with inputs (renamed, own stage, variable and report) and the defaults.
@@ -320,9 +292,9 @@ def test_token_component_mints_into_a_dotenv_report_verified_in_a_later_job(tool
     assert "ASC_TOKEN appended to dotenv report asc-token.env" in log
     assert "APP_STORE_CONNECT_TOKEN appended to dotenv report xctoken-token.env" in log
     # Markers from the other image, not just the exit code: the inputs reached the claims.
-    assert ('XCTOKEN-COMPONENT ASC_TOKEN verified by openssl: kid 2X9R4HXF34, lifetime 600 s, '
+    assert ('XCTOKEN-E2E ASC_TOKEN verified by openssl: kid 2X9R4HXF34, lifetime 600 s, '
             'scope ["GET /v1/apps","GET /v1/builds"]') in log
-    assert "XCTOKEN-COMPONENT APP_STORE_CONNECT_TOKEN verified by openssl: kid 2X9R4HXF34, lifetime 1200 s, " \
+    assert "XCTOKEN-E2E APP_STORE_CONNECT_TOKEN verified by openssl: kid 2X9R4HXF34, lifetime 1200 s, " \
            "scope null" in log
     assert_no_secret_in(log, test_key)
 
@@ -330,13 +302,13 @@ def test_token_component_mints_into_a_dotenv_report_verified_in_a_later_job(tool
 @pytest.mark.docker
 @pytest.mark.slow
 def test_on_demand_component_mints_twice_in_one_job(tools: str, tmp_path: Path, test_key: TestKey) -> None:
-    result = run_pipeline(tmp_path, "on-demand", test_key)
+    result = run_component_pipeline(tmp_path, "on-demand", test_key)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
     assert re.search(r"^upload +starting xctoken:ci-test \(build\)", log, re.M), log[-6000:]
     assert "XCTOKEN-COMPONENT on-demand minted twice in one job" in log
     for name in ("FIRST_TOKEN", "FRESH_TOKEN"):
-        assert (f'XCTOKEN-COMPONENT {name} verified by openssl: kid 2X9R4HXF34, lifetime 600 s, '
+        assert (f'XCTOKEN-E2E {name} verified by openssl: kid 2X9R4HXF34, lifetime 600 s, '
                 'scope ["GET /v1/apps"]') in log
     assert_no_secret_in(log, test_key)
 
@@ -345,12 +317,12 @@ def test_on_demand_component_mints_twice_in_one_job(tools: str, tmp_path: Path, 
 @pytest.mark.slow
 def test_token_component_fails_the_job_when_it_cannot_mint(tools: str, tmp_path: Path, test_key: TestKey) -> None:
     broken = base64.b64encode(b"-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n").decode()
-    result = run_pipeline(tmp_path, "token", test_key, private_key_b64=broken)
+    result = run_component_pipeline(tmp_path, "token", test_key, private_key_b64=broken)
     log = result.stdout + result.stderr
     assert result.returncode != 0, log[-6000:]
     assert "xctoken: error: the private key data is corrupt" in log
     assert "FAIL 4" in log, "exit code 4 (private key error) is the job's"
     assert re.search(r"FAIL +mint\b", log) and re.search(r"FAIL +app-store-connect-token\b", log), log[-6000:]
-    assert "appended to dotenv report" not in log and "XCTOKEN-COMPONENT" not in log
+    assert "appended to dotenv report" not in log and "verified by openssl" not in log
     assert not re.search(r"^verify +starting", log, re.M), "the job that needs the token must not start"
     assert_no_secret_in(log, test_key)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # verify-token.sh NAME LIFETIME_SECONDS [SCOPE_JSON]
-# Verify the token in variable NAME (from a dotenv report) with openssl and jq only, as
-# tests/e2e/gitlab/verify-token.sh does: independent of xctoken and of Python. The
-# signature is raw R||S (JWS ES256); openssl wants DER, built with `openssl asn1parse
-# -genconf`. SCOPE_JSON is the expected `scope` claim (a JSON array); without it the token
-# must have none. Prints nothing secret: only facts and the final marker.
+# Verify the token in variable NAME (from a dotenv report) with openssl and jq only:
+# independent of xctoken and of Python. Every GitLab pipeline under tests/e2e runs it in
+# its verify job (tests/ci/gitlab_local.py copies it in). The signature is raw R||S
+# (JWS ES256); openssl wants DER, built with `openssl asn1parse -genconf`. SCOPE_JSON is
+# the expected `scope` claim (a JSON array); without it the token must have none.
+# Prints nothing secret: only facts and the final marker.
 set -euo pipefail
 name=${1:?usage: verify-token.sh NAME LIFETIME_SECONDS [SCOPE_JSON]}
 lifetime=${2:?usage: verify-token.sh NAME LIFETIME_SECONDS [SCOPE_JSON]}
@@ -45,4 +46,4 @@ if openssl dgst -sha256 -verify "$work/public.pem" -signature "$work/sig.der" "$
     echo "tampered input verified: the check is broken" >&2
     exit 1
 fi
-echo "XCTOKEN-COMPONENT $name verified by openssl: kid $(jq -r .kid "$work/header.json"), lifetime $lifetime s, scope $(jq -c .scope "$work/claims.json")"
+echo "XCTOKEN-E2E $name verified by openssl: kid $(jq -r .kid "$work/header.json"), lifetime $lifetime s, scope $(jq -c .scope "$work/claims.json")"
