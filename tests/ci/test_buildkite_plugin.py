@@ -610,10 +610,16 @@ def test_without_xctoken_or_python_it_says_how_to_install(test_key: TestKey, tmp
     assert run.calls == [] and run.after is None and list(agent.tmp.iterdir()) == []
 
 
-def test_a_failed_install_leaves_nothing(test_key: TestKey, tmp_path: Path) -> None:
-    """A python3 without cryptography, and pip with no index to reach: the step fails cleanly."""
+def bare_python(tmp_path: Path) -> Path:
+    """A venv without pip and without site-packages: a python3 that lacks cryptography."""
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    return bare
+
+
+def test_a_failed_install_leaves_nothing(test_key: TestKey, tmp_path: Path) -> None:
+    """A python3 without cryptography, and pip with no index to reach: the step fails cleanly."""
+    bare = bare_python(tmp_path)
     agent = Agent(tmp_path, test_key, path=[python3_dir(tmp_path / "py", str(bare / "bin" / "python3")),
                                             system_tools(tmp_path / "tools")], PIP_NO_INDEX="1")
     run = agent.run_hook(HOOK)
@@ -625,8 +631,7 @@ def test_a_failed_install_leaves_nothing(test_key: TestKey, tmp_path: Path) -> N
 
 def test_the_install_path_for_real(test_key: TestKey, tmp_path: Path) -> None:
     """A python3 without cryptography: pip installs the pinned wheels (--require-hashes --only-binary)."""
-    bare = tmp_path / "bare"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    bare = bare_python(tmp_path)
     agent = Agent(tmp_path, test_key, path=[python3_dir(tmp_path / "py", str(bare / "bin" / "python3")),
                                             system_tools(tmp_path / "tools")])
     run = agent.run_hook(HOOK)

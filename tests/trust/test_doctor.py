@@ -145,6 +145,13 @@ def apple(canary: Canary, tmp_path: Path) -> Iterator[FakeApple]:
     fake.close()
 
 
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then closed again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def doctor(ws: Workspace, canary: Canary, *args: str, ca_file: Path | None = None, **env: str) -> Capture:
     settings = {"ASC_PRIVATE_KEY": canary.pem(), "ASC_KEY_ID": GOOD_KEY_ID, "ASC_ISSUER_ID": GOOD_ISSUER,
                 "PYTHONPATH": str(ROOT / "src"), **({"SSL_CERT_FILE": str(ca_file)} if ca_file else {}), **env}
@@ -231,9 +238,7 @@ def test_429_rate_limit(apple: FakeApple, canary: Canary, tmp_path: Path) -> Non
 
 
 def test_connection_refused_is_not_a_credentials_problem(canary: Canary, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again: nothing listens there
+    port = closed_port()
     capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", f"https://127.0.0.1:{port}")
     assert capture.returncode == UNREACHABLE
     assert "COULD NOT ASK" in lines(capture) and "connection refused" in lines(capture)
@@ -313,9 +318,7 @@ def test_https_proxy_is_honoured(apple: FakeApple, canary: Canary, tmp_path: Pat
 
 
 def test_a_dead_proxy_is_a_network_problem(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = closed_port()
     capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file,
                      HTTPS_PROXY=f"http://127.0.0.1:{port}", NO_PROXY="")
     assert capture.returncode == UNREACHABLE and "HTTPS_PROXY" in lines(capture) and apple.received == []
@@ -415,9 +418,7 @@ def test_every_service_probe_reaches_its_endpoint_with_its_token(service: str, a
 
 
 def test_no_proxy_bypasses_the_proxy(apple: FakeApple, canary: Canary, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead = probe.getsockname()[1]
+    dead = closed_port()
     capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", apple.base, ca_file=apple.ca_file,
                      HTTPS_PROXY=f"http://127.0.0.1:{dead}", NO_PROXY="localhost")
     assert capture.returncode == 0, lines(capture)
@@ -485,9 +486,7 @@ def test_loopback_http_never_goes_through_a_proxy(canary: Canary, tmp_path: Path
         conn.close()
 
     proxy, proxy_port = _raw_server(capture_proxy)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
+    closed = closed_port()
     try:
         capture = doctor(Workspace(tmp_path / "w"), canary, "--api-base", f"http://127.0.0.1:{closed}",
                          HTTP_PROXY=f"http://127.0.0.1:{proxy_port}", NO_PROXY="")
