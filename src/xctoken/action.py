@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .claims import AUDIENCE_APP_STORE_CONNECT, KeyType, parse_key_type
+from .claims import APP_STORE_CONNECT, AUDIENCE_APP_STORE_CONNECT, KeyType, parse_key_type
 from .console import guard_process, inert, printable, settle_streams
 from .errors import ConfigError, KeyNotFoundError, OutputError, XctokenError
 from .keyfiles import KeyFiles, Owner, join, remove_empty_dirs, remove_files, write_key_files, write_launchers
@@ -46,7 +46,7 @@ from .settings import Options, Resolved, resolve
 from .signing import Signer, Token, iso8601
 
 DEFAULT_ENV_NAME = "APP_STORE_CONNECT_TOKEN"
-DEFAULT_SERVICE = "app-store-connect"
+DEFAULT_SERVICE = APP_STORE_CONNECT
 # settings.resolve reads key content from a named variable: the private-key input is
 # handed to it under this name, in a mapping of its own (never the process environment).
 _KEY_INPUT_VARIABLE = "XCTOKEN_ACTION_PRIVATE_KEY"
@@ -319,16 +319,16 @@ def summary_markdown(token: Token, setup: JobSetup) -> str:
         claims = facts["claims"]
         assert isinstance(claims, dict)  # nosec B101 - Token.summary's shape for services
         rows = [("Service", token.service), ("Key ID", str(facts["kid"]))]
-        rows += [(f"Claim {name}", _cell(json.dumps(value))) for name, value in claims.items()]
+        rows += [(f"Claim {name}", json.dumps(value)) for name, value in claims.items()]
     rows += [("Issued at", str(facts["issued_at"])), ("Expires at", str(facts["expires_at"]))]
     later = ("`xctoken generate` mints a fresh token" if setup.launcher_dir else
              "the key file and variables are set" if setup.key_dir else "only this token (mint-on-demand: false)")
     rows.append(("Later steps", later))
     if setup.verified:
-        rows.append(("Verified with Apple", _cell(setup.verified)))
+        rows.append(("Verified with Apple", setup.verified))
     lines = [f"### {_title(token)} token", "", "| | |", "|---|---|"]
-    raw = ("Scope", "Later steps") + tuple(name for name, _ in rows if name.startswith("Claim "))
-    lines += [f"| {name} | {value if name in raw else _cell(value)} |" for name, value in rows]
+    # Scope and Later steps are markup already (<br>, `code`); every other cell is escaped once here.
+    lines += [f"| {name} | {value if name in ('Scope', 'Later steps') else _cell(value)} |" for name, value in rows]
     return "\n".join(lines) + "\n\n"
 
 

@@ -19,6 +19,8 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from .services import ServiceRequest
 
+# The service these rules are for, by its CLI name (xctoken.services lists the others).
+APP_STORE_CONNECT = "app-store-connect"
 AUDIENCE_APP_STORE_CONNECT = "appstoreconnect-v1"
 AUDIENCE_ENTERPRISE = "apple-developer-enterprise-v1"
 KNOWN_AUDIENCES = (AUDIENCE_APP_STORE_CONNECT, AUDIENCE_ENTERPRISE)

@@ -11,8 +11,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
+import stat
+import sys
 from collections.abc import Iterator
 
 # Characters no value may print raw: C0 controls (a line break, "\r" included, starts a line
@@ -65,9 +68,6 @@ def reaches_the_log(stream: object) -> bool:
     Mask commands must go where the runner reads: one dropped silently leaves the
     token it was for in clear in the log.
     """
-    import os
-    import stat
-
     if stream is None:
         return False
     try:
@@ -84,9 +84,6 @@ def settle_streams() -> None:
     Python would otherwise fail flushing at exit and print a traceback (exit 120)
     after the run has already reported its outcome.
     """
-    import os
-    import sys
-
     for stream in (sys.stdout, sys.stderr):
         if stream is None:
             continue

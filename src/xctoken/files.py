@@ -225,14 +225,12 @@ def append_records(records: Sequence[tuple[str | os.PathLike[str], str]], create
                     if os.write(fd, data) != len(data):
                         raise OSError(0, "short write (device full?)")
                     written.append((fd, size))
-                except OSError as error:
+                except BaseException as error:  # a failed write, or a bug: this call's bytes go again
                     for done_fd, done_size in written + [(fd, size)]:
                         _truncate_quietly(done_fd, done_size)
-                    raise OutputError(f"cannot append to {name}: {_reason(error)}; nothing was written") \
-                        from None
-                except BaseException:
-                    for done_fd, done_size in written + [(fd, size)]:
-                        _truncate_quietly(done_fd, done_size)
+                    if isinstance(error, OSError):
+                        raise OutputError(f"cannot append to {name}: {_reason(error)}; nothing was written") \
+                            from None
                     raise
             if on_written is not None:
                 on_written()  # still before any held signal is delivered: the caller's commit point

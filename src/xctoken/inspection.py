@@ -35,7 +35,7 @@ class TokenReport:
     signature_length: int
     now: int
     checks: list[Check] = field(default_factory=list)
-    service: str = "app-store-connect"
+    service: str = rules.APP_STORE_CONNECT
     also: tuple[str, ...] = ()  # other services whose tokens look the same (apns / device-check)
     valid_until: int | None = None  # without an exp claim: when Apple stops accepting it
     # Services the token also looks like, and the rules of theirs it breaks.

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from .claims import (
+    APP_STORE_CONNECT,
     AUDIENCE_APP_STORE_CONNECT,
     AUDIENCE_ENTERPRISE,
     DEFAULT_CLOCK_SKEW,
@@ -39,7 +40,7 @@ from .keys import MAX_KEY_INPUT_BYTES, LoadedKey, load_private_key
 if TYPE_CHECKING:
     from .services import ServiceRequest
 
-DEFAULT_SERVICE = "app-store-connect"
+DEFAULT_SERVICE = APP_STORE_CONNECT
 FLAGS = {name: "--" + name.replace("_", "-") for name in ("team_id", "client_id", "bundle_id", "services_id",
                                                           "origin")}
 

@@ -22,14 +22,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from .claims import TokenRequest, build_claims, build_header
+from .claims import APP_STORE_CONNECT, TokenRequest, build_claims, build_header
 from .errors import KeyLoadError
 from .keys import LoadedKey
 
 if TYPE_CHECKING:
     from .services import ServiceRequest
 
-APP_STORE_CONNECT = "app-store-connect"
 
 # Both are immutable and safe to share; building them per token showed in the bench.
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())

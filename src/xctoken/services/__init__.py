@@ -29,10 +29,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from ..claims import DEFAULT_CLOCK_SKEW, ISSUER_ID_PATTERN, MAX_CLOCK_SKEW, parse_duration
+from ..claims import APP_STORE_CONNECT, DEFAULT_CLOCK_SKEW, ISSUER_ID_PATTERN, MAX_CLOCK_SKEW, parse_duration
 from ..errors import ConfigError
 
-DEFAULT_SERVICE = "app-store-connect"
+DEFAULT_SERVICE = APP_STORE_CONNECT
 # In the order `xctoken services` lists them.
 SERVICE_MODULES = ("app_store_connect", "app_store_server", "apns", "device_check", "sign_in_with_apple",
                    "musickit", "weatherkit", "maps", "classkit", "business_manager", "school_manager",

@@ -5,11 +5,11 @@ rules); this profile describes the service for ``xctoken services``, ``decode``
 and ``doctor``; Apple's documentation is in ``sources``.
 """
 
-from ..claims import DEFAULT_LIFETIME, MAX_LIFETIME
+from ..claims import APP_STORE_CONNECT, DEFAULT_LIFETIME, MAX_LIFETIME
 from . import Lifetime, Probe, Profile, Reuse
 
 PROFILE = Profile(
-    name="app-store-connect",
+    name=APP_STORE_CONNECT,
     title="App Store Connect API",
     purpose="App Store Connect, Enterprise Program and Notary APIs (uploads, TestFlight, signing, Xcode Cloud)",
     key="App Store Connect API key: App Store Connect > Users and Access > Integrations",
