@@ -53,7 +53,8 @@ LONG_LIVED_RELATIONSHIPS = frozenset({
 })
 
 KEY_ID_PATTERN = re.compile(r"[A-Z0-9]{10}")
-ISSUER_ID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
+ISSUER_ID_PATTERN = UUID_PATTERN  # an issuer ID is a UUID
 # ASCII digits only: Python's \d and int() also take Arabic-Indic (U+0661...) or fullwidth
 # (U+FF11...) digits, which no other tool reading the same setting would.
 _DURATION = re.compile(r"([0-9]{1,12})[ \t]*([smhd]?)", re.ASCII)

@@ -30,6 +30,7 @@ from .claims import (
     AUDIENCE_APP_STORE_CONNECT,
     AUDIENCE_ENTERPRISE,
     DEFAULT_CLOCK_SKEW,
+    UUID_PATTERN,
     TokenRequest,
     normalize_key_id,
 )
@@ -295,15 +296,12 @@ def _exists(path: Path) -> bool:
         return False
 
 
-_UUID_KEY_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
-
-
 def _key_in_directory(directory: Path, key_id: str | None, origin: str) -> KeyLocation:
     if key_id is not None:
         # The key ID names the file, so only the two shapes of key ID (both path-safe) are taken:
         # 10 characters, or the UUIDs of Apple Business/School Manager and Apple Ads keys.
         stripped = key_id.strip()
-        safe = stripped if _UUID_KEY_ID.fullmatch(stripped) else normalize_key_id(stripped)
+        safe = stripped if UUID_PATTERN.fullmatch(stripped) else normalize_key_id(stripped)
         path = directory / f"AuthKey_{safe}.p8"
         in_app_purchase = directory / f"SubscriptionKey_{safe}.p8"  # an In-App Purchase key's own name
         if not _exists(path) and _exists(in_app_purchase):

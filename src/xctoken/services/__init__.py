@@ -29,7 +29,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from ..claims import APP_STORE_CONNECT, DEFAULT_CLOCK_SKEW, ISSUER_ID_PATTERN, MAX_CLOCK_SKEW, parse_duration
+from ..claims import (
+    APP_STORE_CONNECT,
+    DEFAULT_CLOCK_SKEW,
+    ISSUER_ID_PATTERN,
+    MAX_CLOCK_SKEW,
+    UUID_PATTERN,
+    parse_duration,
+)
 from ..errors import ConfigError
 
 DEFAULT_SERVICE = APP_STORE_CONNECT
@@ -42,11 +49,11 @@ SERVICE_MODULES = ("app_store_connect", "app_store_server", "apns", "device_chec
 INPUTS = ("team_id", "issuer_id", "client_id", "bundle_id", "services_id", "origin", "scope")
 FLAGS = {name: "--" + name.replace("_", "-") for name in INPUTS}
 
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_UUID = UUID_PATTERN.pattern
 # Identifier shapes, each with an example for the error message.
 SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "ten": (re.compile(r"[A-Z0-9]{10}", re.ASCII), "10 upper-case letters or digits, like 2X9R4HXF34"),
-    "uuid": (re.compile(_UUID, re.ASCII), "a UUID, like d136aa66-0c3b-4bd4-9892-c20e8db024ab"),
+    "uuid": (UUID_PATTERN, "a UUID, like d136aa66-0c3b-4bd4-9892-c20e8db024ab"),
     "issuer": (ISSUER_ID_PATTERN, "a UUID, like 57246542-96fe-1a63-e053-0824d011072a"),
     "reverse_dns": (re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", re.ASCII),
                     "a reverse-DNS identifier, like com.example.app"),
