@@ -24,11 +24,11 @@ RUN python3 -m pip install --no-cache-dir --require-hashes --no-deps --only-bina
         -r /opt/xctoken/requirements/runtime.txt
 
 COPY entrypoint.py /opt/xctoken/entrypoint.py
-COPY src/xctoken /opt/xctoken/src/xctoken
+COPY xctoken /opt/xctoken/xctoken
 # Byte-compile now (an arbitrary UID could not write __pycache__ later), make `import
 # xctoken` and the `xctoken` command work anywhere, and open read access to everyone.
-RUN python3 -m compileall -q /opt/xctoken/src \
- && python3 -c "import site, sys; open(site.getsitepackages()[0] + '/xctoken.pth', 'w').write('/opt/xctoken/src\n')" \
+RUN python3 -m compileall -q /opt/xctoken/xctoken \
+ && python3 -c "import site, sys; open(site.getsitepackages()[0] + '/xctoken.pth', 'w').write('/opt/xctoken\n')" \
  && printf '#!/bin/sh\nexec /usr/local/bin/python3 -I -u /opt/xctoken/entrypoint.py xctoken "$@"\n' > /usr/local/bin/xctoken \
  && chmod 0755 /usr/local/bin/xctoken \
  && chmod -R a+rX /opt/xctoken \

@@ -26,11 +26,11 @@ CLI_COMMANDS = {"generate", "decode", "check", "services", "doctor", "--help", "
 
 
 def _use_own_package() -> None:
-    # In the image the package is installed; from a checkout (the portable action,
-    # tests) it is in ./src. Either way the code next to this file wins.
-    src = os.path.join(HERE, "src")
-    if os.path.isdir(os.path.join(src, "xctoken")):
-        sys.path.insert(0, src)
+    # The package sits next to this file, in the image and in a checkout (the portable
+    # action, tests). -I keeps this file's directory off sys.path, so put it first: the
+    # code next to this file wins over any other installed copy.
+    if os.path.isdir(os.path.join(HERE, "xctoken")):
+        sys.path.insert(0, HERE)
 
 
 def find_executable(name: str) -> str | None:

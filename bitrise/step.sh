@@ -15,7 +15,7 @@ cleanup() { [ "$keep_work" = yes ] || rm -rf "$work"; }
 trap cleanup EXIT
 
 # Bitrise's stacks ship a python3; if it already has cryptography and PyJWT, the
-# step runs its own code (this checkout's src/) with it. Otherwise it installs
+# step runs its own code (this checkout's xctoken/) with it. Otherwise it installs
 # only those, hash-pinned and as wheels (no build step, so nothing unpinned is
 # fetched), into the build's private venv. -I: the build's PYTHON* variables,
 # user site-packages and the working directory are never imported from.

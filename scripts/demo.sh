@@ -3,7 +3,7 @@
 # The demo gets its own small venv, .venv-demo: only the core's dependencies
 # (requirements/core.txt: cryptography, cffi, pycparser, PyJWT), hash-pinned and as
 # wheels, as the Bitrise step installs them. xctoken itself runs from this checkout's
-# src/ (a .pth file in the venv), so nothing is built and no build tool is fetched.
+# xctoken/ (a .pth file in the venv), so nothing is built and no build tool is fetched.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/venv_lib.sh"
 VENV="$ROOT/.venv-demo"
@@ -13,7 +13,7 @@ install_demo() {
         --require-hashes --only-binary :all: --no-deps -r "$ROOT/requirements/core.txt" >&2 || return 1
     local site
     site=$("$1" -I -c 'import sysconfig; print(sysconfig.get_path("purelib"))') || return 1
-    printf '%s\n' "$ROOT/src" > "$site/xctoken-src.pth"
+    printf '%s\n' "$ROOT" > "$site/xctoken-checkout.pth"
     "$1" -I -c 'import cryptography, jwt, xctoken' || return 1
 }
 

@@ -17,7 +17,7 @@ else
     export XCTOKEN_REQUIRE_DOCKER=1   # a missing engine must fail the run, not skip it
 fi
 status=0
-python -m pytest "$@" || status=$?
+pytest "$@" || status=$?
 if [ "$status" -eq 5 ]; then
     echo "test.sh: pytest collected no tests: failing" >&2
     exit 1

@@ -23,6 +23,31 @@ ISSUER_ID = "57246542-96fe-1a63-e053-0824d011072a"
 KEY_ID = "2X9R4HXF34"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests exercise the installed package, never a copy that happens to sit on sys.path.
+
+    With an editable install that is the checkout; from an sdist (tests/release) it is
+    the wheel in site-packages, and a stray ``xctoken/`` beside the tests must not win.
+    """
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    import xctoken
+
+    dist = metadata.distribution("xctoken")
+    direct_url = json.loads(dist.read_text("direct_url.json") or "{}")
+    if direct_url.get("dir_info", {}).get("editable"):
+        expected = Path(unquote(urlparse(direct_url["url"]).path)) / "xctoken" / "__init__.py"
+    else:
+        expected = Path(str(dist.locate_file("xctoken/__init__.py")))
+    imported = Path(xctoken.__file__ or "")
+    if imported.resolve() != expected.resolve():
+        raise pytest.UsageError(f"the tests imported xctoken from {imported}, but the installed xctoken "
+                                f"{dist.version} is {expected}: run pytest (not python -m pytest) from an environment "
+                                "where xctoken is installed (scripts/test.sh does both)")
+
+
 # AlgorithmIdentifier { id-ecPublicKey, prime256v1 }
 _EC_P256_ALGORITHM = bytes.fromhex("301306072a8648ce3d020106082a8648ce3d030107")
 

@@ -66,7 +66,7 @@ def test_step_yml_declares_what_the_step_reads() -> None:
     names = [next(iter(item)) for item in STEP["inputs"]]
     assert names == ["key_id", "issuer_id", "private_key", "private_key_path", "key_type", "lifetime", "scope",
                      "variable_name", "mint_on_demand", "export_for"]
-    source = (ROOT / "src/xctoken/bitrise_step.py").read_text()
+    source = (ROOT / "xctoken/bitrise_step.py").read_text()
     read = set(re.findall(r'env(?:\.get\(|, )"([a-z_]+)"', source))
     assert read == set(names)
     private = next(item for item in STEP["inputs"] if "private_key" in item)

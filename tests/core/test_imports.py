@@ -29,7 +29,7 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 
 
 def loaded(*args: str, env: dict[str, str]) -> tuple[int, set[str]]:
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], env={**env, "PYTHONPATH": str(ROOT / "src")},
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], env={**env, "PYTHONPATH": str(ROOT)},
                             capture_output=True, text=True, timeout=60)
     data = json.loads(result.stdout.strip().splitlines()[-1])
     return data["code"], set(data["modules"])

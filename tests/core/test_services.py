@@ -193,7 +193,7 @@ def test_decode_fails_a_token_one_second_past_its_limit(service: str, test_key: 
     key_file = test_key.write(tmp_path)
     result = subprocess.run([sys.executable, "-m", "xctoken", "decode", "-", "--service", service, "--key",
                              str(key_file)], input=token, capture_output=True, text=True, timeout=60,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")})
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert result.returncode == 5, result.stderr
     assert "FAIL  exp -" in result.stdout
 
@@ -223,14 +223,14 @@ def test_recognize_names_look_alikes() -> None:
 
 def test_services_lists_every_profile_on_one_line_each() -> None:
     result = subprocess.run([sys.executable, "-m", "xctoken", "services"], capture_output=True, text=True,
-                            timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")})
+                            timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0
     lines = [line for line in result.stdout.splitlines() if line and not line.startswith("xctoken ")]
     assert [line.split()[0] for line in lines] == [p.name for p in profiles()]
 
 
 def test_adding_a_service_is_adding_a_module() -> None:
-    package = ROOT / "src" / "xctoken" / "services"
+    package = ROOT / "xctoken" / "services"
     modules = sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
     from xctoken.services import SERVICE_MODULES
 

@@ -19,7 +19,7 @@ TEAM = "DEF123GHIJ"
 
 
 def xctoken(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "xctoken", *args], env={**env, "PYTHONPATH": str(ROOT / "src")},
+    return subprocess.run([sys.executable, "-m", "xctoken", *args], env={**env, "PYTHONPATH": str(ROOT)},
                           input=stdin, capture_output=True, text=True, timeout=60)
 
 

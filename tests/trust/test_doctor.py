@@ -154,7 +154,7 @@ def closed_port() -> int:
 
 def doctor(ws: Workspace, canary: Canary, *args: str, ca_file: Path | None = None, **env: str) -> Capture:
     settings = {"ASC_PRIVATE_KEY": canary.pem(), "ASC_KEY_ID": GOOD_KEY_ID, "ASC_ISSUER_ID": GOOD_ISSUER,
-                "PYTHONPATH": str(ROOT / "src"), **({"SSL_CERT_FILE": str(ca_file)} if ca_file else {}), **env}
+                "PYTHONPATH": str(ROOT), **({"SSL_CERT_FILE": str(ca_file)} if ca_file else {}), **env}
     base = ws.base_env(**{name: value for name, value in settings.items() if value})
     capture = ws.run([sys.executable, "-m", "xctoken", "doctor", *args], base)
     assert find_leaks(capture, canary) == []  # the report and every error

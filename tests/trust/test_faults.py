@@ -343,7 +343,7 @@ def test_unreadable_key_file_is_a_key_error(canary: Canary, tmp_path) -> None:
     key = ws.work / f"AuthKey_{GOOD_KEY_ID}.p8"
     key.write_text(canary.pem())
     key.chmod(0o600)  # root's, so nobody cannot read it
-    env = ws.base_env(PYTHONPATH=str(ROOT / "src"))
+    env = ws.base_env(PYTHONPATH=str(ROOT))
     capture = ws.run([*prefix, *_cli("generate", "--key", str(key), "--issuer-id", GOOD_ISSUER)], env)
     line = assert_clean_failure(capture, canary, exit_code=4)
     assert "permission denied" in line
@@ -355,7 +355,7 @@ def test_unwritable_github_output_is_an_output_error(canary: Canary, tmp_path) -
     ws = Workspace(tmp_path)
     _open_to_nobody(ws)
     ws.github_output.chmod(0o644)  # root's: nobody may not append
-    env = _github_env(ws, canary, PYTHONPATH=str(ROOT / "src"))
+    env = _github_env(ws, canary, PYTHONPATH=str(ROOT))
     capture = ws.run([*prefix, *action_command()], env)
     assert_clean_failure(capture, canary, error_prefix="::error")
     assert capture.files == {}
@@ -376,14 +376,14 @@ def test_action_stopped_while_writing_removes_the_key_files_it_made(canary: Cana
 @pytest.mark.parametrize("entry", ["cli", "action"])
 def test_no_core_file_can_hold_the_key(canary: Canary, tmp_path, entry: str) -> None:
     """The process that holds the key has its core size limit at 0, whatever the shell allowed."""
-    probe = (f"import resource, sys; sys.path.insert(0, {str(ROOT / 'src')!r}); "
+    probe = (f"import resource, sys; sys.path.insert(0, {str(ROOT)!r}); "
              "from xctoken.console import guard_process; guard_process(); "
              "print(resource.getrlimit(resource.RLIMIT_CORE))")
     shell = f"ulimit -c unlimited 2>/dev/null || ulimit -c 1000000; exec {sys.executable} -c {shlex.quote(probe)}"
     result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=30)
     assert result.stdout.strip() == "(0, 0)", result.stderr
     # Both entry points call it first thing.
-    source = (ROOT / "src" / "xctoken" / ("cli.py" if entry == "cli" else "action.py")).read_text()
+    source = (ROOT / "xctoken" / ("cli.py" if entry == "cli" else "action.py")).read_text()
     main = source[source.index("def main("):]
     assert "guard_process()" in main.split("\n", 3)[1] + main.split("\n", 3)[2]
 
@@ -466,5 +466,5 @@ def test_export_on_github_refuses_when_its_masks_cannot_reach_the_runner(canary:
 def test_decode_refuses_a_bad_expires_within_before_reading_the_token(tmp_path) -> None:
     result = subprocess.run(_cli("decode", "-", "--expires-within", "soon"), input=b"not a token",
                             capture_output=True, timeout=60, env={"PATH": "/usr/bin:/bin",
-                                                                  "PYTHONPATH": str(ROOT / "src")})
+                                                                  "PYTHONPATH": str(ROOT)})
     assert result.returncode == 3 and b"--expires-within" in result.stderr and result.stdout == b""

@@ -43,7 +43,7 @@ def _require(path: Path) -> Path:
 
 
 def test_bandit_finds_nothing_in_the_package() -> None:
-    result = subprocess.run([_tool("bandit"), "-q", "-r", str(ROOT / "src" / "xctoken"), "-f", "json"],
+    result = subprocess.run([_tool("bandit"), "-q", "-r", str(ROOT / "xctoken"), "-f", "json"],
                             capture_output=True, text=True, timeout=300)
     report = json.loads(result.stdout)
     findings = [f"{r['filename']}:{r['line_number']} {r['test_id']} {r['issue_text']}" for r in report["results"]]
@@ -147,7 +147,7 @@ def test_no_telemetry_or_network_client_in_the_package() -> None:
     # The network test proves no socket is opened; this keeps clients out of the code itself.
     # Apple's own hosts may be named: the service profiles say where each API lives.
     offenders = []
-    for path in (ROOT / "src" / "xctoken").rglob("*.py"):
+    for path in (ROOT / "xctoken").rglob("*.py"):
         text = path.read_text()
         if path.name == "doctor.py":
             # `xctoken doctor` asks Apple, on the standard library only; nothing else imports it

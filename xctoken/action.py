@@ -284,10 +284,9 @@ def write_launcher(files: KeyFiles, owner: Owner | None, env: Mapping[str, str],
         scripts = {"xctoken": docker_launcher(image)}
     else:
         python = sys.executable
-        entrypoint = str(Path(__file__).resolve().parents[2] / "entrypoint.py")
-        scripts = {"xctoken": python_launcher(python, entrypoint)}
+        scripts = {"xctoken": python_launcher(python)}
         if os.name == "nt":
-            scripts["xctoken.cmd"] = windows_launcher(python, entrypoint)
+            scripts["xctoken.cmd"] = windows_launcher(python)
     return write_launchers(files, scripts, owner, made), ""
 
 

@@ -102,8 +102,7 @@ def configure(inputs: StepInputs, env: Mapping[str, str], work_dir: Path, made: 
         variables[DIR_VARIABLE] = str(work_dir)
         if inputs.mint_on_demand:
             variables.update(job_variables(resolved.request, keys.key_path))
-            entrypoint = str(Path(__file__).resolve().parents[2] / "entrypoint.py")
-            launcher_dir = write_launchers(files, {"xctoken": python_launcher(sys.executable, entrypoint)},
+            launcher_dir = write_launchers(files, {"xctoken": python_launcher(sys.executable)},
                                            None, made)
             variables["PATH"] = launcher_dir + os.pathsep + env.get("PATH", os.defpath)
     if inputs.variable_name in variables:

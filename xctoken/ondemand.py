@@ -25,6 +25,7 @@ Two launchers, because the two actions leave different things on the runner:
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Iterable, Mapping
@@ -215,7 +216,12 @@ def forwarded_variables() -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def python_launcher(python: str, entrypoint: str) -> str:
+# The checkout's entry point, next to this package: the launchers run it, not an
+# `xctoken` found on PATH, so later steps run the very code that configured them.
+OWN_ENTRYPOINT = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "entrypoint.py")
+
+
+def python_launcher(python: str, entrypoint: str = OWN_ENTRYPOINT) -> str:
     """A POSIX sh ``xctoken`` that runs this venv's Python on the action's own code."""
     return (
         "#!/bin/sh\n"
@@ -225,7 +231,7 @@ def python_launcher(python: str, entrypoint: str) -> str:
     )
 
 
-def windows_launcher(python: str, entrypoint: str) -> str:
+def windows_launcher(python: str, entrypoint: str = OWN_ENTRYPOINT) -> str:
     """``xctoken.cmd`` for cmd and PowerShell steps on Windows runners."""
     return f'@"{python}" -I "{entrypoint}" xctoken %*\r\n'
 
