@@ -23,19 +23,28 @@ ISSUER_ID = "57246542-96fe-1a63-e053-0824d011072a"
 KEY_ID = "2X9R4HXF34"
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def check_installed_package() -> None:
     """The tests exercise the installed package, never a copy that happens to sit on sys.path.
 
     With an editable install that is the checkout; from an sdist (tests/release) it is
     the wheel in site-packages, and a stray ``xctoken/`` beside the tests must not win.
     """
     import json
+    import sysconfig
     from importlib import metadata
     from urllib.parse import unquote, urlparse
 
     import xctoken
 
-    dist = metadata.distribution("xctoken")
+    # The install's metadata lives in site-packages; an xctoken.egg-info beside the sources
+    # (an unpacked sdist) describes the sources, not an install, so it does not count.
+    site_dirs = {Path(sysconfig.get_path(name)).resolve() for name in ("purelib", "platlib")}
+    installs = [dist for dist in metadata.distributions(name="xctoken")
+                if Path(str(dist.locate_file(""))).resolve() in site_dirs]
+    if not installs:
+        raise pytest.UsageError(f"xctoken is not installed in {sys.executable}'s environment: "
+                                "install it (pip install -e . for a checkout) or use scripts/test.sh")
+    dist = installs[0]
     direct_url = json.loads(dist.read_text("direct_url.json") or "{}")
     if direct_url.get("dir_info", {}).get("editable"):
         expected = Path(unquote(urlparse(direct_url["url"]).path)) / "xctoken" / "__init__.py"
@@ -158,6 +167,7 @@ def skip_docker() -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    check_installed_package()
     if skip_docker() and os.environ.get("XCTOKEN_REQUIRE_DOCKER") == "1":
         raise pytest.UsageError("XCTOKEN_SKIP_DOCKER=1 and XCTOKEN_REQUIRE_DOCKER=1 contradict each other")
 
