@@ -46,7 +46,11 @@ class ReleaseError(Exception):
 
 
 def run(*argv: str, cwd: Path = ROOT, capture: bool = True) -> str:
-    result = subprocess.run(argv, cwd=cwd, text=True, capture_output=capture)
+    """Run a tool; return its stdout, or (capture=False) let it talk on stderr, keeping our stdout for results."""
+    if capture:
+        result = subprocess.run(argv, cwd=cwd, text=True, capture_output=True)
+    else:
+        result = subprocess.run(argv, cwd=cwd, text=True, stdout=sys.stderr)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout or "").strip()[-2000:] if capture else ""
         raise ReleaseError(f"{' '.join(argv[:3])} ... failed ({result.returncode}){': ' + detail if detail else ''}")
