@@ -5,9 +5,12 @@
 # Needs root, Node 20 + npm, python3 with venv. Progress lines go to stderr.
 #
 # What it does:
-#   - apt-installs (only if missing): docker.io debootstrap rsync openssl
+#   - apt-installs only what is missing: docker.io (when there is no docker at all),
+#     rsync, openssl, docker-registry and skopeo (the release rehearsal), and debootstrap
+#     only when the stand-in base must be built
 #   - starts dockerd in the background if `docker info` does not answer
-#   - builds local stand-in images (no public registry is reachable here):
+#   - the base image: the Dockerfile's own pinned python:3.11-slim where Docker Hub answers
+#     (GitHub's runners), tagged under the name below; else a local stand-in:
 #       xctoken-standin/python:3.11-slim     debootstrap'ed bookworm + python3/pip,
 #                                            behaves like python:3.11-slim
 #       firecow/gitlab-ci-local-util:latest  helper image gitlab-ci-local 4.55.0 uses
@@ -55,20 +58,25 @@ exec 9>/tmp/xctoken-provision.lock
 flock 9
 
 # --- apt packages -----------------------------------------------------------
-missing=()
-for pkg in docker.io debootstrap rsync openssl; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-        missing+=("$pkg")
+# Each package by the command it gives: a runner with Docker from elsewhere (docker-ce on
+# GitHub's Ubuntu images) needs no docker.io.
+apt_updated=0
+apt_install() {
+    local missing=() pair
+    for pair in "$@"; do
+        command -v "${pair#*:}" >/dev/null 2>&1 || [ -x "/usr/bin/${pair#*:}" ] || missing+=("${pair%%:*}")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
     fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
+    command -v apt-get >/dev/null || die "missing ${missing[*]}, and this machine has no apt-get to install them"
     log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    quiet apt-get update -qq
+    [ "$apt_updated" = 1 ] || { quiet apt-get update -qq; apt_updated=1; }
     quiet apt-get install -y -qq "${missing[@]}"
-else
-    log "apt packages present"
-fi
+}
+apt_install docker.io:docker rsync:rsync openssl:openssl docker-registry:docker-registry skopeo:skopeo
+log "packages present"
 
 # --- dockerd ----------------------------------------------------------------
 if docker info >/dev/null 2>&1; then
@@ -144,8 +152,17 @@ container_pip_conf() {
 }
 
 # --- stand-in python:3.11-slim --------------------------------------------------
+# The base the Dockerfile pins, where a registry serves it.
+REAL_BASE=$(sed -n 's/^ARG BASE_IMAGE=//p' "$ROOT/Dockerfile")
 BASE_REBUILT=0
-if [ "${XCTOKEN_REBUILD_IMAGES:-0}" = 1 ] || ! image_exists "$BASE_IMAGE"; then
+if [ "${XCTOKEN_REBUILD_IMAGES:-0}" != 1 ] && ! image_exists "$BASE_IMAGE" \
+    && timeout 120 docker pull -q "$REAL_BASE" >/dev/null 2>&1; then
+    docker tag "$REAL_BASE" "$BASE_IMAGE"
+    log "pulled the real base $REAL_BASE, tagged $BASE_IMAGE"
+    BASE_REBUILT=1
+elif [ "${XCTOKEN_REBUILD_IMAGES:-0}" = 1 ] || ! image_exists "$BASE_IMAGE"; then
+    log "the real base $REAL_BASE cannot be pulled here: building a stand-in"
+    apt_install debootstrap:debootstrap
     mirror=$(debian_mirror)
     [ -n "$mirror" ] || die "cannot find a bookworm mirror in apt's sources"
     cert=$(host_cert)
