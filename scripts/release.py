@@ -81,11 +81,19 @@ def check(version: str, tree: Path = ROOT) -> None:
 
 
 # The versions users copy: `pip install xctoken==X.Y.Z`, `ghcr.io/.../xctoken-action:X.Y.Z`,
-# `uses: xctoken/xctoken-action@vX` (and its /portable form). The release bumps them together.
+# `uses: xctoken/xctoken-action@vX` or `@vX.Y.Z` (and the /portable forms); the tags the Bitrise step and the
+# Buildkite plugin are used at (`xctoken-action.git@vX.Y.Z`, `.../buildkite-plugin#vX.Y.Z`);
+# the GitLab components' and the orb's major versions (`.../token@X`, `xctoken/xctoken@X`).
+# The release bumps them together; tests/ci/test_pins.py holds the copies in examples/,
+# templates/, orb/, buildkite-plugin/ and step.yml to xctoken.__version__.
 PINS = [
-    (re.compile(r"(xctoken==)(\d+\.\d+\.\d+)"), lambda v: v),
+    (re.compile(r"(xctoken(?:\[[a-z,]+\])?==)(\d+\.\d+\.\d+)"), lambda v: v),
     (re.compile(r"(xctoken-action:)(\d+\.\d+\.\d+)"), lambda v: v),
+    (re.compile(r"(xctoken-action(?:/portable)?@v)(\d+\.\d+\.\d+)"), lambda v: v),
     (re.compile(r"(xctoken-action(?:/portable)?@v)(\d+)(?![.\d])"), lambda v: v.split(".")[0]),
+    (re.compile(r"(xctoken-action(?:\.git|/buildkite-plugin)[@#]v)(\d+\.\d+\.\d+)"), lambda v: v),
+    (re.compile(r"(xctoken-action/(?:token|on-demand)@)(\d+)(?![.\d])"), lambda v: v.split(".")[0]),
+    (re.compile(r"(xctoken/xctoken@)(\d+)(?![.\d])"), lambda v: v.split(".")[0]),
 ]
 PINNED_FILES = ["README.md", "SECURITY.md", "docs", "examples", "templates", "orb", "buildkite-plugin", "step.yml",
                 "bitrise"]

@@ -112,15 +112,17 @@ def test_bump_rewrites_every_pin_and_check_then_agrees(tmp_path: Path) -> None:
         shutil.copy(ROOT / name, tree / name)
     (tree / "examples").mkdir()
     (tree / "examples" / "ci.yml").write_text("image: ghcr.io/xctoken/xctoken-action:0.9.1\n"
-                                              "run: pip install xctoken==0.9.1\n"
-                                              "uses: xctoken/xctoken-action/portable@v0\n")
+                                              "run: pip install xctoken==0.9.1 'xctoken[github]==0.9.1'\n"
+                                              "uses: xctoken/xctoken-action/portable@v0\n"
+                                              "uses: xctoken/xctoken-action@v0.9.1\n")
     assert release.stale_pins("7.8.9", tree)
     with pytest.raises(release.ReleaseError, match="xctoken/__init__.py says"):
         release.check("7.8.9", tree)
     release.bump("7.8.9", tree)
     assert (tree / "examples" / "ci.yml").read_text() == ("image: ghcr.io/xctoken/xctoken-action:7.8.9\n"
-                                                          "run: pip install xctoken==7.8.9\n"
-                                                          "uses: xctoken/xctoken-action/portable@v7\n")
+                                                          "run: pip install xctoken==7.8.9 'xctoken[github]==7.8.9'\n"
+                                                          "uses: xctoken/xctoken-action/portable@v7\n"
+                                                          "uses: xctoken/xctoken-action@v7.8.9\n")
     assert release.stale_pins("7.8.9", tree) == []
     release.check("7.8.9", tree)
 
