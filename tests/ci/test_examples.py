@@ -31,8 +31,9 @@ SCHEMAS = [
     ("vendor.github-workflows", "examples/github/rotate-sign-in-with-apple.yml"),
 ]
 YAML_ONLY = ["examples/bitrise/bitrise.yml", "examples/codemagic/codemagic.yaml", "step.yml"]
-DOCUMENTS = ["README.md", "docs/ci-guide.md", "docs/on-demand.md", "docs/services.md",
-             "examples/jenkins/Jenkinsfile", "examples/teamcity/settings.kts",
+# The README and every page under docs/ (a new page is covered without being listed here).
+DOCUMENTS = ["README.md", *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("*.md")),
+             "SECURITY.md", "examples/jenkins/Jenkinsfile", "examples/teamcity/settings.kts",
              *(path for _, path in SCHEMAS), *YAML_ONLY]
 COMMAND = re.compile(r"xctoken generate[^\"'`)|;<>&#\n]*")
 # A fenced block marked ```text is a program's output (the README's benchmark table), not commands.
