@@ -361,7 +361,7 @@ def run(env: Mapping[str, str], stdout: TextIO) -> int:
     try:
         if not github.detect(env):
             # Its first lines are ::add-mask:: commands carrying the key: only a GitHub runner hides them.
-            raise ConfigError("the action runs only as a GitHub Actions step (GITHUB_ACTIONS=true); elsewhere "
+            raise OutputError("the action runs only as a GitHub Actions step (GITHUB_ACTIONS=true); elsewhere "
                               "use the CLI: xctoken generate --export (docs/ci-guide.md)")
         inputs = read_inputs(env)
         # The key as given is masked before anything else happens (GitHub masks it

@@ -43,7 +43,11 @@ class TokenExpiredError(TokenInvalidError):
 
 
 class OutputError(XctokenError):
-    """The token could not be delivered: stdout, an output file, or a CI system."""
+    """The token could not be delivered: stdout, an output file, or a CI system.
+
+    One code for every CI: GitLab without ``--dotenv``, CircleCI without ``$BASH_ENV``,
+    Bitrise without envman, ``--ci github`` off a runner all exit 7.
+    """
 
     exit_code = 7
 
@@ -56,7 +60,7 @@ EXIT_CODES: dict[int, str] = {
     KeyLoadError.exit_code: "private key error: missing, unreadable or not an App Store Connect key",
     TokenInvalidError.exit_code: "the decoded token breaks a rule or its signature does not verify",
     TokenExpiredError.exit_code: "the decoded token has expired",
-    OutputError.exit_code: "the token could not be written (stdout, file or CI system)",
+    OutputError.exit_code: "the token could not be delivered (stdout, a file or the CI system)",
     8: "doctor: Apple refused the credentials (or the request they allow)",
     9: "doctor: could not ask Apple (network, proxy, TLS or DNS)",
     129: "stopped by SIGHUP (terminal closed); files made so far removed",

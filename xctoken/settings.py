@@ -31,8 +31,10 @@ from .claims import (
     AUDIENCE_ENTERPRISE,
     DEFAULT_CLOCK_SKEW,
     UUID_PATTERN,
+    KeyType,
     TokenRequest,
     normalize_key_id,
+    parse_key_type,
 )
 from .errors import ConfigError, KeyLoadError, KeyNotFoundError
 from .files import looks_like_key_text
@@ -68,6 +70,13 @@ ENV_VARIABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "bundle_id": ((XCTOKEN, "XCTOKEN_BUNDLE_ID"),),
     "services_id": ((XCTOKEN, "XCTOKEN_SERVICES_ID"),),
     "origin": ((XCTOKEN, "XCTOKEN_ORIGIN"),),  # one origin per line
+}
+# For hints: the variable a user of each family sets for a missing credential.
+_HINT_NAMES = {
+    ASC: {"key_id": "ASC_KEY_ID", "issuer_id": "ASC_ISSUER_ID", "key": "ASC_PRIVATE_KEY_PATH or ASC_PRIVATE_KEY"},
+    FASTLANE: {"key_id": "APP_STORE_CONNECT_API_KEY_KEY_ID", "issuer_id": "APP_STORE_CONNECT_API_KEY_ISSUER_ID",
+               "key": "APP_STORE_CONNECT_API_KEY_KEY_FILEPATH or APP_STORE_CONNECT_API_KEY_KEY"},
+    GEM: {"key_id": "KEY_ID", "issuer_id": "ISSUER_ID", "key": "KEY_DIR (the directory holding AuthKey_<KEYID>.p8)"},
 }
 # Variables holding a path (file or directory) rather than the key itself.
 _PATH_VARIABLES = {"ASC_PRIVATE_KEY_PATH", "APP_STORE_CONNECT_API_KEY_KEY_FILEPATH"}
@@ -171,10 +180,30 @@ def _lines(text: str | None) -> list[str]:
     return [line for line in (text or "").splitlines() if line.strip()]
 
 
+def user_family(env: Mapping[str, str], sources: Mapping[str, str]) -> str:
+    """The credential family the user's other settings come from, for naming a missing one.
+
+    The family of the settings already picked wins; else the family of any credential
+    variable that is set; else (none, or a mix) the project's own ``ASC_*``.
+    """
+    order = (ASC, FASTLANE, GEM)
+    used = families_used(sources)
+    if not used:
+        used = sorted({family for setting in ("key_id", "issuer_id", "key")
+                       for family, name in ENV_VARIABLES[setting] if env_value(env, name) is not None})
+    return used[0] if len(used) == 1 and used[0] in order else ASC
+
+
+def hint_variable(setting: str, env: Mapping[str, str], sources: Mapping[str, str]) -> str:
+    """The variable to set for a missing ``setting`` (key_id, issuer_id, key), in the user's family."""
+    return _HINT_NAMES[user_family(env, sources)][setting]
+
+
 def resolve_request(options: Options, picker: _Picker, key_id: str | None) -> TokenRequest | ServiceRequest:
     """Build the token request from flags and environment, given the key ID already picked."""
     if key_id is None:
-        raise ConfigError("the key ID is missing; pass --key-id or set ASC_KEY_ID (or KEY_ID), "
+        raise ConfigError(f"the key ID is missing; pass --key-id or set "
+                          f"{hint_variable('key_id', picker.env, picker.sources)}, "
                           "or name the key file AuthKey_<KEYID>.p8")
     service = picker.pick("service", options.service, "--service")
     if service is not None and service.strip().lower() != DEFAULT_SERVICE:
@@ -202,6 +231,13 @@ def resolve_request(options: Options, picker: _Picker, key_id: str | None) -> To
     if not scope:
         scope_text = picker.pick("scope", None, "--scope", skip_family=skip)
         scope = [line for line in (scope_text or "").splitlines() if line.strip()]
+    # Checked here, not only by TokenRequest, to name the variable of the user's family.
+    if issuer_id is None:
+        normalize_key_id(key_id)  # a malformed key ID is still reported first, as TokenRequest would
+    if issuer_id is None and parse_key_type(key_type or KeyType.TEAM) is KeyType.TEAM:
+        raise ConfigError(f"the issuer ID is missing; set --issuer-id (or "
+                          f"{hint_variable('issuer_id', picker.env, picker.sources)}) for a team key, "
+                          "or pass --key-type individual if this is an individual key")
     kwargs: dict[str, object] = {}
     if lifetime is not None:
         kwargs["lifetime"] = lifetime
@@ -341,7 +377,8 @@ def altool_directories(env: Mapping[str, str]) -> list[Path]:
 
 
 def _key_in_altool_dirs(env: Mapping[str, str], key_id: str | None, picker: _Picker) -> KeyLocation:
-    for directory in altool_directories(env):
+    searched = altool_directories(env)
+    for directory in searched:
         if key_id is not None:
             path = directory / f"AuthKey_{normalize_key_id(key_id)}.p8"
             if path.is_file():
@@ -350,9 +387,14 @@ def _key_in_altool_dirs(env: Mapping[str, str], key_id: str | None, picker: _Pic
         elif _key_files(directory):
             picker.sources["key"] = str(directory)
             return _key_in_directory(directory, None, "altool's key directories")
+    file_name = f"AuthKey_{normalize_key_id(key_id)}.p8" if key_id is not None else "AuthKey_<KEYID>.p8"
+    shown = ["$API_PRIVATE_KEYS_DIR (value not shown)" if looks_like_key_text(str(d)) else
+             str(d) if d.is_absolute() else f".{os.sep}{d}" for d in searched]
+    no_home = "" if env_value(env, "HOME") else " (HOME is not set, so no ~ directory)"
     raise KeyNotFoundError(
-        "no private key given; pass --key PATH (or '-' for stdin), set ASC_PRIVATE_KEY_PATH or "
-        "ASC_PRIVATE_KEY, or put AuthKey_<KEYID>.p8 in ./private_keys or ~/.appstoreconnect/private_keys"
+        f"no private key given; pass --key PATH (or '-' for stdin), set "
+        f"{hint_variable('key', env, picker.sources)}, or put {file_name} in one of the directories "
+        f"searched: {', '.join(shown)}{no_home}"
     )
 
 

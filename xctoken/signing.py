@@ -15,7 +15,6 @@ import base64
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Union
 
 from cryptography.hazmat.primitives import hashes
@@ -27,6 +26,8 @@ from .errors import KeyLoadError
 from .keys import LoadedKey
 
 if TYPE_CHECKING:
+    from datetime import datetime  # imported where a date is made: a token needs none
+
     from .services import ServiceRequest
 
 
@@ -51,7 +52,15 @@ def _es256_signature(signing_input: bytes, private_key: ec.EllipticCurvePrivateK
 
 @dataclass(frozen=True)
 class Token:
-    """A signed token. ``repr()`` and ``str()`` never show the token itself: use ``.value``."""
+    """A signed token.
+
+    ``repr()`` and ``str()`` (and so f-strings and ``%s``) never show the token itself, so a
+    token that reaches a log line or a traceback stays secret. That also means
+    ``f"Bearer {token}"`` gives ``"Bearer Token(header=...)"``, which Apple refuses: use
+    ``token.value`` for the compact JWT, or ``token.authorization`` for the whole header::
+
+        headers = {"Authorization": token.authorization}   # "Bearer eyJ..."
+    """
 
     value: str = field(repr=False)
     header: dict[str, str]
@@ -62,6 +71,8 @@ class Token:
 
     @property
     def issued_at(self) -> datetime:
+        from datetime import datetime, timezone
+
         return datetime.fromtimestamp(int(self.claims["iat"]), tz=timezone.utc)  # type: ignore[call-overload]
 
     @property
@@ -72,7 +83,17 @@ class Token:
 
     @property
     def expires_at(self) -> datetime:
+        from datetime import datetime, timezone
+
         return datetime.fromtimestamp(self.expires, tz=timezone.utc)
+
+    @property
+    def authorization(self) -> str:
+        """The ``Authorization`` header value: ``"Bearer <token>"`` (secret, like ``value``).
+
+        App Attest's receipt endpoint is the exception: it takes the bare ``value``.
+        """
+        return f"Bearer {self.value}"
 
     @property
     def key_type(self) -> str:
@@ -104,6 +125,8 @@ class Token:
 
 
 def iso8601(moment: datetime) -> str:
+    from datetime import timezone
+
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

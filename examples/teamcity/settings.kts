@@ -26,7 +26,7 @@ object Release : BuildType({
             name = "App Store Connect token"
             scriptContent = "xctoken generate --export APP_STORE_CONNECT_TOKEN --lifetime 20m"
             // Linux agents with Docker can use the image instead of an installed CLI:
-            // dockerImage = "ghcr.io/OWNER/xctoken-action:1"
+            // dockerImage = "ghcr.io/xctoken/xctoken-action:1.0.0"
         }
         script {
             name = "Use the token"

@@ -29,6 +29,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from xctoken import __version__
 from xctoken.cli import build_parser
 from xctoken.settings import ENV_VARIABLES
 
@@ -41,7 +42,7 @@ TEMPLATES = ROOT / "templates"
 COMPONENTS = {"token": TEMPLATES / "token.yml", "on-demand": TEMPLATES / "on-demand.yml"}
 PIPELINES = ROOT / "tests" / "e2e" / "gitlab-component"
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
-PUBLISHED_IMAGE = "ghcr.io/xctoken/xctoken-action:1"
+PUBLISHED_IMAGE = f"ghcr.io/xctoken/xctoken-action:{__version__}"  # the release's own image
 # $[[ inputs.NAME ]], optionally with interpolation functions ($[[ inputs.NAME | expand_vars ]]).
 INPUT = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*(?:\|[^\]]*)?\]\]")
 # Keywords that act on the whole pipeline: a component must leave them to the includer.

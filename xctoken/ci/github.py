@@ -136,7 +136,7 @@ def export(job: ExportJob) -> list[str]:
     if not detect(job.env):
         # The ::add-mask:: lines carry every rendering of the key: anywhere but a GitHub
         # runner (which reads and hides them) they would print it in clear.
-        raise ConfigError("--ci github works only in a GitHub Actions step (GITHUB_ACTIONS=true); elsewhere "
+        raise OutputError("--ci github works only in a GitHub Actions step (GITHUB_ACTIONS=true); elsewhere "
                           "its mask lines would print the key: drop --ci github, or name this CI")
     name = validate_env_name(job.name, "the --export variable name")
     extra = {validate_env_name(k, "an extra variable name"): v for k, v in job.extra.items()}

@@ -14,7 +14,7 @@ import os
 import stat
 from collections.abc import Mapping
 
-from ..errors import ConfigError, OutputError
+from ..errors import OutputError
 from ..files import append_records, check_output_path
 from ..signing import iso8601
 from . import ExportJob, check_name, check_value
@@ -40,7 +40,8 @@ def dotenv_record(name: str, value: str) -> str:
 
 def export(job: ExportJob) -> list[str]:
     if not job.dotenv:
-        raise ConfigError(
+        # A delivery failure (exit 7), like every CI's "cannot hand the token over here".
+        raise OutputError(
             "GitLab cannot mask a token made at run time, so xctoken will not print it into the job log: "
             "pass --dotenv FILE and list FILE under artifacts:reports:dotenv for later jobs, or use it in "
             f"this job with {job.name}=$(xctoken generate) on its own line, then export {job.name}")

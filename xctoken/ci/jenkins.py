@@ -21,6 +21,8 @@ def detect(env: Mapping[str, str]) -> bool:
 
 def export(job: ExportJob) -> list[str]:
     notes = deliver(job, TITLE)
+    # The Mask Passwords plugin's documented Pipeline form (its MaskPasswordsWorkflowTest).
     notes.append("Jenkins does not mask a value made at run time: wrap its use in "
-                 "wrap([$class: 'MaskPasswordsBuildWrapper', varPasswordPairs: [[password: token]]])")
+                 f"wrap([$class: 'MaskPasswordsBuildWrapper', varPasswordPairs: [[var: '{job.name}', "
+                 "password: token]]]) (examples/jenkins/Jenkinsfile)")
     return notes
