@@ -122,13 +122,18 @@ def hand_over(path: Path, owner: Owner | None, mode: int = 0o600) -> None:
         os.close(fd)
 
 
+# fastlane signs its own tokens from this file with iat = now - 60 and exp = now + duration
+# (Spaceship::ConnectAPI::Token#refresh!), so they live duration + 60 s: a duration of 1200
+# would give 1260 s, over Apple's 20 minutes, and a 401 (fastlane/fastlane#29468).
+FASTLANE_MAX_DURATION = 1200 - 60
+
+
 def fastlane_api_key(key_id: str, issuer_id: str | None, pem: str, lifetime: int, in_house: bool) -> str:
     """fastlane's API key JSON (``app_store_connect_api_key(path:)``, ``--api_key_path``)."""
     data: dict[str, object] = {"key_id": key_id}
     if issuer_id:
         data["issuer_id"] = issuer_id
-    # fastlane signs its own tokens from this file; it refuses a duration over 20 minutes.
-    data.update({"key": pem, "duration": min(lifetime, 1200), "in_house": in_house})
+    data.update({"key": pem, "duration": min(lifetime, FASTLANE_MAX_DURATION), "in_house": in_house})
     return json.dumps(data, indent=2) + "\n"
 
 

@@ -138,7 +138,9 @@ def test_write_key_file(step: RunnerStep, test_key: AscKey) -> None:
     assert key_path.read_text().startswith("-----BEGIN PRIVATE KEY-----\n")  # PKCS#8, as altool wants
     fastlane = json.loads(json_path.read_text())
     assert fastlane == {"key_id": test_key.key_id, "issuer_id": ISSUER_ID, "key": key_path.read_text(),
-                        "duration": 1200, "in_house": False}
+                        "duration": 1140, "in_house": False}
+    # fastlane backdates iat by 60 s and sets exp = now + duration: its tokens stay within Apple's 20 minutes.
+    assert fastlane["duration"] + 60 <= 1200
     assert "key file in" in stdout
 
 
