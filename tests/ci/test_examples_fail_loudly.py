@@ -320,6 +320,18 @@ printf '%s\\n' "$*" >>'{state}/xctoken-calls'
 echo "xctoken: error: the key ID is missing (fake xctoken of test_examples_fail_loudly.py)" >&2
 exit {code}
 """
+# For the other half: xctoken works, and Apple answers 401 (curl -f exits 22).
+WORKING_XCTOKEN = """#!/bin/sh
+printf '%s\\n' "$*" >>'{state}/xctoken-calls'
+echo "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"
+"""
+FAILING_CURL = """#!/bin/sh
+printf '%s\\n' "$*" >>'{state}/curl-calls'
+[ -t 0 ] || cat >/dev/null
+echo "curl: (22) The requested URL returned error: 401" >&2
+exit 22
+"""
+CURL_EXIT = 22
 FAKE_DOCKER = """#!/bin/sh
 # `docker run [options] <xctoken image> [args]` runs the image's entry point: the fake xctoken.
 [ "$1" = run ] || exit 0
@@ -368,6 +380,7 @@ class Outcome:
     xctoken_calls: int
     looping: bool
     stubbed: list[str]
+    curl_calls: int = 0
 
 
 def install(directory: Path, name: str, text: str) -> None:
@@ -376,12 +389,14 @@ def install(directory: Path, name: str, text: str) -> None:
     path.chmod(0o755)
 
 
-def stand_in_environment(tmp_path: Path) -> tuple[dict[str, str], Path, Path, Path]:
+def stand_in_environment(tmp_path: Path, failing: str = "xctoken") -> tuple[dict[str, str], Path, Path, Path]:
     stubs, utils, state, home, work = (tmp_path / name for name in ("stubs", "utils", "state", "home", "work"))
     for directory in (stubs, utils, state, home, work, tmp_path / "tmp"):
         directory.mkdir(parents=True, exist_ok=True)
     fill = {"state": state, "stubs": stubs, "code": FAKE_EXIT}
-    install(stubs, "xctoken", FAKE_XCTOKEN.format(**fill))
+    install(stubs, "xctoken", (FAKE_XCTOKEN if failing == "xctoken" else WORKING_XCTOKEN).format(**fill))
+    if failing == "curl":
+        install(stubs, "curl", FAILING_CURL.format(**fill))
     install(stubs, "docker", FAKE_DOCKER.format(**fill))
     install(stubs, "sleep", FAKE_SLEEP.format(**fill))
     for name in ("python3", "python"):
@@ -396,8 +411,8 @@ def stand_in_environment(tmp_path: Path) -> tuple[dict[str, str], Path, Path, Pa
     return env, state, work, stubs
 
 
-def run_step(step: Step, tmp_path: Path) -> Outcome:
-    env, state, work, _ = stand_in_environment(tmp_path)
+def run_step(step: Step, tmp_path: Path, failing: str = "xctoken") -> Outcome:
+    env, state, work, _ = stand_in_environment(tmp_path, failing)
     # Every variable the step reads gets a value, so `set -u` or an `[ -z "$X" ] && exit 1` guard
     # cannot fail the step for us: only xctoken may.
     referenced = set(re.findall(r"\$\{?([A-Z_][A-Z0-9_]*)", step.script))
@@ -428,9 +443,11 @@ def run_step(step: Step, tmp_path: Path) -> Outcome:
         stdout, stderr = process.communicate()
     calls = state / "xctoken-calls"
     stubbed = state / "stubbed"
+    curl_calls = state / "curl-calls"
     return Outcome(returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"),
                    len(calls.read_text().splitlines()) if calls.exists() else 0, (state / "looping").exists(),
-                   stubbed.read_text().split() if stubbed.exists() else [])
+                   stubbed.read_text().split() if stubbed.exists() else [],
+                   len(curl_calls.read_text().splitlines()) if curl_calls.exists() else 0)
 
 
 # -------------------------------------------------------------------------------------- tests
@@ -464,6 +481,31 @@ def test_the_step_fails_when_xctoken_fails(step: Step, tmp_path: Path) -> None:
     assert outcome.returncode != 0, (f"the step exited 0 although xctoken failed (exit {FAKE_EXIT}): "
                                      "the failure is hidden (export VAR=\"$(...)\", `| tee`, `|| true`, or a "
                                      "later command's status); assign on a line of its own, then export" + context)
+
+
+CURL_STEPS = [step for step in STEPS if re.search(r"\bcurl\b", step.script)]
+
+
+@pytest.mark.parametrize("step", CURL_STEPS, ids=[step.where for step in CURL_STEPS])
+def test_the_step_fails_when_apple_refuses_the_token(step: Step, tmp_path: Path) -> None:
+    """The other half of failing loudly: xctoken works, curl -f gets a 401 (exit 22).
+
+    A polling loop that hides curl's failure (in an `until` condition, or a pipeline without
+    pipefail) waits until the job times out, on exactly the 401 the loop exists for.
+    """
+    outcome = run_step(step, tmp_path, failing="curl")
+    shell = " ".join(SHELLS[step.ci])
+    context = (f"\n{step.where} [{step.ci}: {shell}]\n--- the step ---\n{step.script.rstrip()}\n"
+               f"--- its stderr (last lines) ---\n{chr(10).join(outcome.stderr.splitlines()[-8:])}")
+    assert outcome.curl_calls, "the step never ran curl, so this proves nothing" + context
+    assert not outcome.looping, ("after curl failed (401) the step kept polling: curl's status is lost in an "
+                                 "`until` condition or a pipeline; call it on a line of its own" + context)
+    assert outcome.returncode not in (0, None), f"the step did not fail although curl exited {CURL_EXIT}" + context
+
+
+def test_curl_steps_are_found() -> None:
+    assert any(step.where.startswith("README.md") for step in CURL_STEPS)
+    assert len(CURL_STEPS) >= 5
 
 
 def test_the_bitrise_step_fails_when_its_python_side_fails(tmp_path: Path) -> None:
