@@ -21,6 +21,11 @@ DEMO_KEY_ID = "DEMO2X9R4H"
 DEMO_ISSUER_ID = "57246542-96fe-1a63-e053-0824d011072a"  # Apple's documentation example
 
 
+# Only these of the caller's variables reach xctoken: credentials already exported for a real
+# key (ASC_*, fastlane's, XCTOKEN_*) or a CI's markers would otherwise change what the demo signs.
+KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT", "TERM")
+
+
 def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
@@ -35,7 +40,8 @@ def main() -> int:
             handle.write(pem)
         step(f"made a throwaway P-256 key: {key_file.name} (mode 600, in a temporary directory)")
 
-        env = {**os.environ, "ISSUER_ID": DEMO_ISSUER_ID, "KEY_ID": DEMO_KEY_ID, "KEY_DIR": workdir}
+        env = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
+        env.update({"ISSUER_ID": DEMO_ISSUER_ID, "KEY_ID": DEMO_KEY_ID, "KEY_DIR": workdir})
         # -I, as the launchers do: the current directory (and PYTHON* variables) never shadow xctoken.
         xctoken = [sys.executable, "-I", "-m", "xctoken"]
         step("xctoken check  (the configuration, offline; prints no token)")
@@ -50,12 +56,17 @@ def main() -> int:
         subprocess.run([*xctoken, "decode", "-", "--key", str(key_file)], env=env, check=True,
                        input=token, text=True)
 
-    step("the demo key is deleted. With your real key, the same job is:")
-    print("  export ISSUER_ID=<issuer id> KEY_ID=<key id> KEY_DIR=<dir with AuthKey_<key id>.p8>")
+    step("the demo key is deleted. With your real key (pipx install xctoken), the same job is:")
+    print("  export ASC_ISSUER_ID=<issuer id> ASC_KEY_ID=<key id> ASC_PRIVATE_KEY_PATH=<path to AuthKey_<key id>.p8>")
     print("  token=$(xctoken generate)")
     print("  printf 'Authorization: Bearer %s\\n' \"$token\" | curl -fsS -H @- https://api.appstoreconnect.apple.com/v1/apps")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except subprocess.CalledProcessError as failed:  # xctoken said why on stderr, in one line
+        print(f"demo: `xctoken {failed.cmd[3]}` failed (exit {failed.returncode}); see its message above",
+              file=sys.stderr)
+        sys.exit(failed.returncode)
