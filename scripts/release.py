@@ -89,6 +89,12 @@ def check(version: str, tree: Path = ROOT) -> None:
 PINS = [
     (re.compile(r"(xctoken(?:\[[a-z,]+\])?==)(\d+\.\d+\.\d+)"), lambda v: v),
     (re.compile(r"(xctoken-action:)(\d+\.\d+\.\d+)"), lambda v: v),
+    (re.compile(r"(xctoken-)(\d+\.\d+\.\d+)(?=-py3|\.tar\.gz)"), lambda v: v),
+    (re.compile(r"(xctoken-action:)(\d+)(?![.\d])"), lambda v: v.split(".")[0]),
+    # Prose about the pins: "the newest 1.x", "the latest 1.x.y", "# v1.x.y", `@v1`, `@v1.0.0`, `:1`.
+    (re.compile(r"((?:newest|latest|each|new) |# v)(\d+)(?=\.x\b)"), lambda v: v.split(".")[0]),
+    (re.compile(r"(`@?v?|`:|SHA>  # v|buildkite-plugin#v)(\d+\.\d+\.\d+)(?![.\d])"), lambda v: v),
+    (re.compile(r"(`@v|`:)(\d+)(?=`)"), lambda v: v.split(".")[0]),
     (re.compile(r"(xctoken-action(?:/portable)?@v)(\d+\.\d+\.\d+)"), lambda v: v),
     (re.compile(r"(xctoken-action(?:/portable)?@v)(\d+)(?![.\d])"), lambda v: v.split(".")[0]),
     (re.compile(r"(xctoken-action(?:\.git|/buildkite-plugin)[@#]v)(\d+\.\d+\.\d+)"), lambda v: v),
@@ -265,7 +271,7 @@ def notes(version: str, image: str, digest: str, dists: Path, repository: str) -
 - Action: `uses: {repository}@v{version}` (or `@v{major}`); its action.yml runs the image by digest
 - Image: `{image}:{version}` = `{image}@{digest}` (linux/amd64 and linux/arm64)
 
-Distributions:
+Files (the distributions and the image's SBOM):
 {files}
 
 Verify the provenance (GitHub CLI):

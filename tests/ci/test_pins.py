@@ -96,5 +96,17 @@ def test_bump_rewrites_every_pin_it_checks(tmp_path: Path) -> None:
     (tmp_path / "xctoken" / "__init__.py").write_text(f'__version__ = "{xctoken.__version__}"\n')
     assert RELEASE.bump("9.8.7", tmp_path) > 0
     assert RELEASE.stale_pins("9.8.7", tmp_path) == []
+    # And no copy of the old version, major or full, survives where users read pins (a major
+    # bump must not leave "`@v1`" or "the newest 1.x" behind): only the listed prose may keep it.
+    old, old_major = xctoken.__version__, xctoken.__version__.split(".")[0]
+    survivors = []
+    for path in RELEASE._pinned_files(tmp_path):
+        text = path.read_text(errors="replace")
+        for match in re.finditer(rf"(?<![\w.]){re.escape(old)}(?![\w.])|(?:@v|:|newest |latest ){old_major}(?![\w.])"
+                                 rf"|\b{old_major}\.x\b", text):
+            line = text.count("\n", 0, match.start()) + 1
+            survivors.append(f"{path.relative_to(tmp_path)}:{line}: {match.group(0)}")
+    allowed = {"orb/README.md"}  # `promote ... major  # 1.0.0, then minor / patch`: what promote makes
+    assert [s for s in survivors if s.split(":")[0] not in allowed] == [], "\n".join(survivors)
     assert "xctoken==9.8.7" in (tmp_path / "examples" / "azure" / "azure-pipelines.yml").read_text()
     assert "xctoken-action:9.8.7" in (tmp_path / "templates" / "token.yml").read_text()
