@@ -52,7 +52,7 @@ _REFUSED_PEM_LABELS = {
 }
 _ACCEPTED_PEM_LABELS = {"PRIVATE KEY": "PKCS#8", "EC PRIVATE KEY": "SEC1"}
 _NOT_A_KEY_HINT = (
-    "pass the content of the AuthKey_<KEYID>.p8 file, as PEM or base64 (base64 -i AuthKey_<KEYID>.p8)"
+    "pass the content of the AuthKey_<KEYID>.p8 file, as PEM or base64 (base64 -i FILE on macOS, base64 -w0 FILE on Linux)"
 )
 
 
@@ -247,7 +247,7 @@ def _load_base64(text: str, repairs: list[str]) -> LoadedKey:
     der = _b64decode(
         compact,
         "the private key is neither PEM nor valid base64; pass the AuthKey_<KEYID>.p8 content "
-        "as PEM, or base64-encode the whole file (base64 -i AuthKey_<KEYID>.p8)",
+        "as PEM, or base64-encode the whole file (base64 -i FILE on macOS, base64 -w0 FILE on Linux)",
     )
     if der.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"-----"):
         inner_text = _undo_text_mangling(_decode_text(der), repairs)
