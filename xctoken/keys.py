@@ -240,7 +240,14 @@ def _load_pem(text: str, encoding: str, repairs: list[str]) -> LoadedKey:
     return _load_der(der, KeyForm(encoding, structure, tuple(repairs)))
 
 
+# A key variable that holds a file's path instead of its content ("ASC_PRIVATE_KEY=~/AuthKey_X.p8").
+_LOOKS_LIKE_A_PATH = re.compile(r"(?:[~.]?/|[A-Za-z]:\\)\S*|\S*\.p8")
+
+
 def _load_base64(text: str, repairs: list[str]) -> LoadedKey:
+    if _LOOKS_LIKE_A_PATH.fullmatch(text):
+        raise KeyLoadError("the private key value looks like a file path, not the key: put the path in "
+                           "ASC_PRIVATE_KEY_PATH (or --key), or put the file's content in this variable")
     compact = "".join(text.split())
     if compact != text:  # text is stripped, so any whitespace left is inside: wrapping
         repairs.append("wrapped base64")

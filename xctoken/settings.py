@@ -333,6 +333,10 @@ def _exists(path: Path) -> bool:
 
 
 def _key_in_directory(directory: Path, key_id: str | None, origin: str) -> KeyLocation:
+    if directory.is_file():
+        # A common slip: the key file's own path in the directory variable.
+        raise KeyNotFoundError(f"{origin} names a file, not a directory: set it to the directory that holds "
+                               "AuthKey_<KEYID>.p8, or put the file's path in ASC_PRIVATE_KEY_PATH (or --key)")
     if key_id is not None:
         # The key ID names the file, so only the two shapes of key ID (both path-safe) are taken:
         # 10 characters, or the UUIDs of Apple Business/School Manager and Apple Ads keys.

@@ -156,3 +156,29 @@ def test_token_authorization_is_the_header_value() -> None:
 def test_the_docstring_points_from_the_warning_to_the_right_way() -> None:
     doc = Token.__doc__ or ""
     assert 'f"Bearer {token}"' in doc and "token.authorization" in doc and "token.value" in doc
+
+
+@pytest.mark.parametrize("value", ["/home/runner/keys/AuthKey_2X9R4HXF34.p8", "~/AuthKey_2X9R4HXF34.p8",
+                                   "./private_keys/AuthKey_2X9R4HXF34.p8", "AuthKey_2X9R4HXF34.p8"])
+def test_a_path_in_the_key_content_variable_points_to_the_path_variable(value: str, tmp_path: Path) -> None:
+    env = clean_env(HOME=str(tmp_path), ASC_KEY_ID=KEY_ID, ASC_ISSUER_ID=ISSUER_ID, ASC_PRIVATE_KEY=value)
+    result = run_cli("generate", env=env, cwd=tmp_path)
+    assert result.returncode == 4
+    line = error_line(result)
+    assert "looks like a file path" in line and "ASC_PRIVATE_KEY_PATH" in line
+    assert value not in line  # a value in the wrong variable may be a secret: described, never quoted
+
+
+@pytest.mark.parametrize("setting", ["KEY_DIR", "--key-dir"])
+def test_a_key_file_named_as_the_directory_says_so(setting: str, tmp_path: Path) -> None:
+    key_file = KEY.write(tmp_path)
+    env = clean_env(HOME=str(tmp_path), KEY_ID=KEY_ID, ISSUER_ID=ISSUER_ID)
+    args = ["generate"]
+    if setting == "KEY_DIR":
+        env["KEY_DIR"] = str(key_file)
+    else:
+        args += ["--key-dir", str(key_file)]
+    result = run_cli(*args, env=env, cwd=tmp_path)
+    assert result.returncode == 4
+    line = error_line(result)
+    assert f"{setting} names a file, not a directory" in line and "ASC_PRIVATE_KEY_PATH" in line
