@@ -52,7 +52,8 @@ _REFUSED_PEM_LABELS = {
 }
 _ACCEPTED_PEM_LABELS = {"PRIVATE KEY": "PKCS#8", "EC PRIVATE KEY": "SEC1"}
 _NOT_A_KEY_HINT = (
-    "pass the content of the AuthKey_<KEYID>.p8 file, as PEM or base64 (base64 -i FILE on macOS, base64 -w0 FILE on Linux)"
+    "pass the content of the AuthKey_<KEYID>.p8 file, as PEM or base64 "
+    "(base64 -i FILE on macOS, base64 -w0 FILE on Linux)"
 )
 
 

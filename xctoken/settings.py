@@ -332,8 +332,15 @@ def _exists(path: Path) -> bool:
         return False
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # as in _exists
+        return False
+
+
 def _key_in_directory(directory: Path, key_id: str | None, origin: str) -> KeyLocation:
-    if directory.is_file():
+    if _is_file(directory):
         # A common slip: the key file's own path in the directory variable.
         raise KeyNotFoundError(f"{origin} names a file, not a directory: set it to the directory that holds "
                                "AuthKey_<KEYID>.p8, or put the file's path in ASC_PRIVATE_KEY_PATH (or --key)")
