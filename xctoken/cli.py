@@ -6,15 +6,14 @@ turns it into one line on stderr and the exit code documented in the README.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
-import shlex
 import stat
 import sys
 import time
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, BinaryIO, NoReturn, TextIO
 
 from . import __version__
@@ -26,6 +25,8 @@ from .settings import KeyLocation, Options, Resolved, resolve
 from .signing import Signer, Token, iso8601
 
 if TYPE_CHECKING:
+    import argparse
+
     from .inspection import TokenReport
 
 DEFAULT_VARIABLE = "APP_STORE_CONNECT_TOKEN"
@@ -78,23 +79,32 @@ def _add_service_options(parser: argparse.ArgumentParser) -> None:
 # A value argparse would quote back that could be a pasted key or token.
 # A 16-character run with a digit, '+' or '/' is enough to count as a key fragment (the short
 # last line of a PEM); option names (letters and hyphens) still show.
-_SECRET_LIKE = re.compile(r"-----|\\n|[A-Za-z0-9+/=_-]{40,}|(?=[A-Za-z0-9+/=]*[0-9+/])[A-Za-z0-9+/=]{16,}")
+# (A pattern, not a compiled regex: only a usage error needs it.)
+_LOOKS_LIKE_A_KEY = r"-----|\\n|[A-Za-z0-9+/=_-]{40,}|(?=[A-Za-z0-9+/=]*[0-9+/])[A-Za-z0-9+/=]{16,}"
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line, like every other failure."""
+def _parser_class() -> type[argparse.ArgumentParser]:
+    # argparse (and the gettext, locale and shutil it brings in) is imported only when a
+    # command line needs it: the plain `generate` lines of CI steps never do (see _plain_generate).
+    import argparse
 
-    def error(self, message: str) -> NoReturn:
-        # argparse quotes the offending value; when that is a key pasted in the wrong
-        # place ("xctoken generate $KEY"), quoting it would print the key.
-        if _SECRET_LIKE.search(message):
-            message = message.split(": ")[0] + ": (value not shown: it looks like a key or a token)"
-        # argparse quotes what was typed (an unknown argument as is): escaped like every other line.
-        self.exit(2, f"xctoken: error: {inert(' '.join(printable(message).split()))}; see '{self.prog} --help'\n")
+    class _Parser(argparse.ArgumentParser):
+        """argparse whose usage errors are one line, like every other failure."""
+
+        def error(self, message: str) -> NoReturn:
+            # argparse quotes the offending value; when that is a key pasted in the wrong
+            # place ("xctoken generate $KEY"), quoting it would print the key.
+            if re.search(_LOOKS_LIKE_A_KEY, message):
+                message = message.split(": ")[0] + ": (value not shown: it looks like a key or a token)"
+            # argparse quotes what was typed (an unknown argument as is): escaped like every other line.
+            self.exit(2, f"xctoken: error: {inert(' '.join(printable(message).split()))}; "
+                         f"see '{self.prog} --help'\n")
+
+    return _Parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = _parser_class()(
         prog="xctoken",
         description="Mint, inspect and check App Store Connect API tokens and the other Apple ES256 JWTs.",
         epilog="exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()),
@@ -185,6 +195,8 @@ def format_token(token: Token, fmt: str, name: str, newline: bool) -> str:
     if fmt == "json":
         text = json.dumps({"token": token.value, **token.summary()}, indent=2)
     elif fmt == "shell":
+        import shlex
+
         text = (f"export {name}={shlex.quote(token.value)}\n"
                 f"export {name}_EXPIRES_AT={shlex.quote(iso8601(token.expires_at))}")
     else:
@@ -453,11 +465,20 @@ def render_report(report: TokenReport, verified: bool) -> str:
     for check in report.checks:
         lines.append(f"  {'ok  ' if check.passed else 'FAIL'}  {check.rule}"
                      + ("" if check.passed else f": {check.detail}"))
+    kid = report.header.get("kid")
+    key_file = f"AuthKey_{kid}.p8" if isinstance(kid, str) and KEY_ID_PATTERN.fullmatch(kid) else "AuthKey_<KEYID>.p8"
+    how = f"--key {key_file}, --key-dir DIR, --key-env NAME or the ASC_* variables"
     if not verified:
-        lines.append("  note  signature not verified: pass the key (--key, --key-env or ASC_* variables)")
+        lines.append("  note  signature not verified: no key was given")
     for name, rules in report.look_alike_failures.items():
         lines.append(f"  note  as a {name} token it breaks: {'; '.join(rules)} (--service {name} checks that)")
-    lines.append("result: " + ("valid" if report.valid else "INVALID"))
+    if verified:
+        lines.append("result: " + ("valid" if report.valid else "INVALID"))
+    else:
+        # Without a key only the shape is checked: "valid" alone would read as "Apple accepts it".
+        lines.append("result: " + ("valid by Apple's rules, but the signature is NOT verified"
+                                   if report.valid else "INVALID (and the signature is not verified)")
+                     + f": pass the key to verify it ({how})")
     return "\n".join(printable(line) for line in lines)  # a value's own line break stays on its line
 
 
@@ -562,6 +583,65 @@ def run_check(args: argparse.Namespace) -> int:
     return 0 if report.valid else TokenInvalidError.exit_code
 
 
+# `xctoken generate` read without argparse. CI steps run it with a few plain options, many
+# times a job, and argparse with what it imports (gettext, locale, shutil) and the parser it
+# builds is about a tenth of the command's start. Only the plainest command lines are read
+# here: each option by its full name (or -k, -o, -n, -v) followed by its value, or as
+# --name=value; a value that does not start with "-" (or is "-" itself, stdin); flags without
+# a value. Anything else (--help, an abbreviation, --export, -kFILE, a value starting with
+# "-", "--", an unknown word, a value outside the choices) goes to argparse, which reads it
+# the same way or reports the error. tests/core/test_imports.py checks this table against the
+# parser, and both readings of many command lines against each other.
+_GENERATE_VALUES = {
+    "--key-id": "key_id", "--issuer-id": "issuer_id", "--key-type": "key_type", "-k": "key_path",
+    "--key": "key_path", "--key-dir": "key_dir", "--key-env": "key_env", "--lifetime": "lifetime",
+    "--clock-skew": "clock_skew", "--audience": "audience", "--service": "service", "--team-id": "team_id",
+    "--client-id": "client_id", "--bundle-id": "bundle_id", "--services-id": "services_id",
+    "--format": "format", "-o": "output", "--output": "output", "--ci": "ci", "--dotenv": "dotenv",
+    "--min-valid": "min_valid",
+}
+_GENERATE_LISTS = {"--scope": "scope", "--origin": "origin"}
+_GENERATE_FLAGS = {"--enterprise": "enterprise", "-n": "no_newline", "--no-newline": "no_newline",
+                   "-v": "verbose", "--verbose": "verbose", "--cache": "cache"}
+_GENERATE_CHOICES = {"key_type": ("team", "individual"), "format": ("token", "json", "shell")}
+_GENERATE_DEFAULTS: dict[str, object] = {"format": "token", "export": None}
+
+
+def _plain_generate(argv: Sequence[str]) -> SimpleNamespace | None:
+    """The parsed arguments of a plain ``generate`` command line, or None to let argparse parse it."""
+    if not argv or argv[0] != "generate":
+        return None
+    values: dict[str, object] = {dest: None for dest in _GENERATE_VALUES.values()}
+    lists: dict[str, list[str]] = {dest: [] for dest in _GENERATE_LISTS.values()}
+    values.update({dest: False for dest in _GENERATE_FLAGS.values()})
+    values.update(_GENERATE_DEFAULTS)
+    index = 1
+    while index < len(argv):
+        word = argv[index]
+        if word in _GENERATE_FLAGS:
+            values[_GENERATE_FLAGS[word]] = True
+            index += 1
+            continue
+        name, equals, value = word.partition("=")
+        if equals and word.startswith("--") and value:
+            index += 1
+        elif not equals and index + 1 < len(argv):
+            value = argv[index + 1]
+            if value.startswith("-") and value != "-":
+                return None  # argparse may read it as an option
+            index += 2
+        else:
+            return None
+        dest = _GENERATE_VALUES.get(name) or _GENERATE_LISTS.get(name)
+        if dest is None or value not in _GENERATE_CHOICES.get(dest, (value,)):
+            return None
+        if dest in lists:
+            lists[dest].append(value)
+        else:
+            values[dest] = value
+    return SimpleNamespace(command="generate", run=run_generate, **values, **lists)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     guard_process()
     try:
@@ -575,8 +655,8 @@ def _main(argv: Sequence[str] | None) -> int:
         # A path or claim outside the locale's charset (LANG=C, PYTHONIOENCODING=ascii) is
         # shown escaped rather than ending the run; the token itself is ASCII.
         sys.stdout.reconfigure(errors="backslashreplace")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = _plain_generate(arguments) or build_parser().parse_args(arguments)
     if not getattr(args, "run", None):
         _say(sys.stderr, "error: ", "a command is needed: generate, decode or check; see 'xctoken --help'")
         return 2

@@ -17,7 +17,6 @@ import errno
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -113,6 +112,8 @@ def write_secret_file(path: str | os.PathLike[str], content: str | bytes, *,
         # for every process on the machine) with a file holding the secret.
         raise OutputError(f"{target} is a device, pipe or standard stream, not a file; name a file, or "
                           "leave out --output to print to standard output")
+    import tempfile  # here, not at the top: `generate` without --output never writes a file
+
     try:
         # mkstemp creates the file O_EXCL with mode 0600.
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
