@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
     program = find_executable(first)
     if program is None:
         sys.stderr.write(f"xctoken-image: error: {_shown(first)} is neither an xctoken command "
-                         "(generate, decode, check) nor an executable in the image\n")
+                         "(generate, decode, check, doctor, services) nor an executable in the image\n")
         return 2
     os.execv(program, [first, *argv[1:]])  # noqa: S606 - the documented pass-through
     return 127  # not reached: execv replaces this process

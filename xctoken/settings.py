@@ -36,7 +36,7 @@ from .claims import (
     normalize_key_id,
     parse_key_type,
 )
-from .errors import ConfigError, KeyLoadError, KeyNotFoundError
+from .errors import ConfigError, KeyLoadError, KeyNotFoundError, XctokenError
 from .files import looks_like_key_text
 from .keys import MAX_KEY_INPUT_BYTES, LoadedKey, load_private_key
 
@@ -509,6 +509,17 @@ def resolve_key(options: Options, env: Mapping[str, str], stdin: BinaryIO | None
 def resolve(options: Options, env: Mapping[str, str], stdin: BinaryIO | None = None) -> Resolved:
     """Resolve flags and environment into a validated request and a loaded key."""
     picker = _Picker(env)
+    try:
+        return _resolve(options, env, stdin, picker)
+    except XctokenError as error:
+        if not picker.warnings:
+            raise
+        # A conflict between variable families is often why it failed (ASC_KEY_ID naming a
+        # file in the gem's KEY_DIR): the warning would never be printed, so the error carries it.
+        raise type(error)(f"{error} (note: {picker.warnings[0]})") from None
+
+
+def _resolve(options: Options, env: Mapping[str, str], stdin: BinaryIO | None, picker: _Picker) -> Resolved:
     explicit_key_id = picker.pick("key_id", options.key_id, "--key-id")
     location = locate_key(options, env, picker, explicit_key_id)
     file_key_id = key_id_from_filename(location.path) if location.path else None

@@ -182,3 +182,15 @@ def test_a_key_file_named_as_the_directory_says_so(setting: str, tmp_path: Path)
     assert result.returncode == 4
     line = error_line(result)
     assert f"{setting} names a file, not a directory" in line and "ASC_PRIVATE_KEY_PATH" in line
+
+
+def test_a_failure_caused_by_two_families_says_which_one_won(tmp_path: Path) -> None:
+    """ASC_KEY_ID beats the gem's KEY_ID and names a file KEY_DIR lacks: the error says why."""
+    KEY.write(tmp_path)  # AuthKey_<KEY_ID>.p8, which the gem's settings would have found
+    env = clean_env(HOME=str(tmp_path), ASC_KEY_ID="ZZZZZZZZZZ", KEY_ID=KEY_ID, ISSUER_ID=ISSUER_ID,
+                    KEY_DIR=str(tmp_path))
+    result = run_cli("generate", env=env, cwd=tmp_path)
+    assert result.returncode == 4
+    line = error_line(result)
+    assert "AuthKey_ZZZZZZZZZZ.p8 does not exist" in line
+    assert "KEY_ID also set" in line and "using ASC_KEY_ID" in line
