@@ -658,7 +658,8 @@ def _main(argv: Sequence[str] | None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     args = _plain_generate(arguments) or build_parser().parse_args(arguments)
     if not getattr(args, "run", None):
-        _say(sys.stderr, "error: ", "a command is needed: generate, decode, check, doctor or services; see 'xctoken --help'")
+        _say(sys.stderr, "error: ",
+             "a command is needed: generate, decode, check, doctor or services; see 'xctoken --help'")
         return 2
     try:
         return int(args.run(args))
