@@ -152,7 +152,8 @@ def write_key_files(resolved: Resolved, files: KeyFiles, owner: Owner | None, wi
         contents.append((files.local(json_name), fastlane_api_key(
             request.key_id, request.issuer_id, pem, int(request.lifetime or 0), in_house)))
     for path, content in contents:
-        made.append(write_secret_file(path, content))
+        write_secret_file(path, content)
+        made.append(path)
         hand_over(path, owner)
     return KeySetup(key_id=request.key_id, issuer_id=request.issuer_id,
                     key_path=files.host("private_keys", key_name), keys_dir=files.host("private_keys"),
@@ -163,7 +164,8 @@ def write_launchers(files: KeyFiles, scripts: dict[str, str], owner: Owner | Non
     """Write each launcher script into ``bin`` (0700: only the step's user runs it); the host dir."""
     make_private_dir(files.local("bin"), owner)
     for name, text in scripts.items():
-        path = write_secret_file(files.local("bin", name), text)
+        path = files.local("bin", name)
+        write_secret_file(path, text)
         made.append(path)
         hand_over(path, owner, 0o700)  # it holds no secret, but nobody else needs to run it
     return files.host("bin")

@@ -11,7 +11,8 @@ variable each, named after the flag: that is what lets the actions configure a
 job once and every later ``xctoken generate`` mint the same kind of token.
 
 This module reads the environment and the file system; everything it finds is
-handed to the pure core (:mod:`xctoken.claims`, :mod:`xctoken.keys`).
+handed to the pure core (:mod:`xctoken.claims`, :mod:`xctoken.keys`). Paths are
+text (``str``, ``os.path``): pathlib is not imported on the way to a token.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from .claims import (
@@ -116,11 +116,15 @@ class Options:
 
 @dataclass(frozen=True)
 class KeyLocation:
-    """Where the key was found; ``describe()`` is safe to print."""
+    """Where the key was found; ``describe()`` is safe to print.
+
+    ``path`` (kind "file") is the key file's path as text (``str``), as given with ``~``
+    expanded (``os.path.expanduser``).
+    """
 
     kind: str  # "file", "env" or "stdin"
     origin: str  # the flag or variable that led here
-    path: Path | None = None
+    path: str | None = None
     env_name: str | None = None
 
     def describe(self) -> str:
@@ -286,8 +290,8 @@ def _service_request(service: str, options: Options, picker: _Picker, key_id: st
                           **picked)
 
 
-def key_id_from_filename(path: Path) -> str | None:
-    match = _KEY_FILE_NAME.fullmatch(path.name)
+def key_id_from_filename(path: str | os.PathLike[str]) -> str | None:
+    match = _KEY_FILE_NAME.fullmatch(os.path.basename(path))
     return match.group(1) if match else None
 
 
@@ -297,7 +301,7 @@ def locate_key(options: Options, env: Mapping[str, str], picker: _Picker, key_id
         picker.sources["key"] = "--key"
         if options.key_path.strip() == "-":
             return KeyLocation("stdin", "--key -")
-        return KeyLocation("file", "--key", path=Path(options.key_path).expanduser())
+        return KeyLocation("file", "--key", path=os.path.expanduser(options.key_path))
     if options.key_env is not None:
         picker.sources["key"] = "--key-env"
         if not _ENV_NAME.fullmatch(options.key_env.strip()):
@@ -309,12 +313,12 @@ def locate_key(options: Options, env: Mapping[str, str], picker: _Picker, key_id
         return KeyLocation("env", "--key-env", env_name=options.key_env)
     if options.key_dir is not None:
         picker.sources["key"] = "--key-dir"
-        return _key_in_directory(Path(options.key_dir).expanduser(), key_id, "--key-dir")
+        return _key_in_directory(os.path.expanduser(options.key_dir), key_id, "--key-dir")
     name = _picked_variable(picker)
     if name in _PATH_VARIABLES:
-        return KeyLocation("file", name, path=Path(env[name].strip()).expanduser())
+        return KeyLocation("file", name, path=os.path.expanduser(env[name].strip()))
     if name in _DIR_VARIABLES:
-        return _key_in_directory(Path(env[name].strip()).expanduser(), key_id, name)
+        return _key_in_directory(os.path.expanduser(env[name].strip()), key_id, name)
     if name is not None:
         return KeyLocation("env", name, env_name=name)
     return _key_in_altool_dirs(env, key_id, picker)
@@ -325,21 +329,17 @@ def _picked_variable(picker: _Picker) -> str | None:
     return picker.sources.get("key")
 
 
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError:  # a name too long (key text given as a directory): reading it says what is wrong
-        return False
+def _exists(path: str) -> bool:
+    # False for any OSError too (os.path.exists swallows them all): a name too long (key text
+    # given as a directory) is then reported by reading it, which says what is wrong.
+    return os.path.exists(path)
 
 
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:  # as in _exists
-        return False
+def _is_file(path: str) -> bool:
+    return os.path.isfile(path)  # as in _exists
 
 
-def _key_in_directory(directory: Path, key_id: str | None, origin: str) -> KeyLocation:
+def _key_in_directory(directory: str, key_id: str | None, origin: str) -> KeyLocation:
     if _is_file(directory):
         # A common slip: the key file's own path in the directory variable.
         raise KeyNotFoundError(f"{origin} names a file, not a directory: set it to the directory that holds "
@@ -349,8 +349,8 @@ def _key_in_directory(directory: Path, key_id: str | None, origin: str) -> KeyLo
         # 10 characters, or the UUIDs of Apple Business/School Manager and Apple Ads keys.
         stripped = key_id.strip()
         safe = stripped if UUID_PATTERN.fullmatch(stripped) else normalize_key_id(stripped)
-        path = directory / f"AuthKey_{safe}.p8"
-        in_app_purchase = directory / f"SubscriptionKey_{safe}.p8"  # an In-App Purchase key's own name
+        path = os.path.join(directory, f"AuthKey_{safe}.p8")
+        in_app_purchase = os.path.join(directory, f"SubscriptionKey_{safe}.p8")  # an In-App Purchase key's own name
         if not _exists(path) and _exists(in_app_purchase):
             path = in_app_purchase
         return KeyLocation("file", origin, path=path)
@@ -358,32 +358,34 @@ def _key_in_directory(directory: Path, key_id: str | None, origin: str) -> KeyLo
     if len(candidates) == 1:
         return KeyLocation("file", origin, path=candidates[0])
     if not candidates:
-        _refuse_key_text(str(directory), origin)
+        _refuse_key_text(directory, origin)
         raise KeyNotFoundError(f"no AuthKey_<KEYID>.p8 file in {directory} (from {origin}); "
                                "put the key there or pass --key PATH")
     raise KeyNotFoundError(f"{len(candidates)} AuthKey_*.p8 files in {directory}; "
                            "pass --key-id to choose one")
 
 
-def _key_files(directory: Path) -> list[Path]:
+def _key_files(directory: str) -> list[str]:
     try:
-        return sorted(p for p in directory.iterdir() if _KEY_FILE_NAME.fullmatch(p.name))
+        names = sorted(name for name in os.listdir(directory) if _KEY_FILE_NAME.fullmatch(name))
     except OSError:
         return []
+    return [os.path.join(directory, name) for name in names]
 
 
-def altool_directories(env: Mapping[str, str]) -> list[Path]:
+def altool_directories(env: Mapping[str, str]) -> list[str]:
+    """The directories altool and notarytool search, in order, as text (see :class:`KeyLocation`)."""
     dirs = []
     if env_value(env, "API_PRIVATE_KEYS_DIR"):
-        dirs.append(Path(env["API_PRIVATE_KEYS_DIR"].strip()))
+        dirs.append(env["API_PRIVATE_KEYS_DIR"].strip())
     home = env_value(env, "HOME")
     for entry in ALTOOL_DIRS:
         if entry.startswith("~"):
             if home is None:  # Jenkins runs containers as an arbitrary UID with no HOME
                 continue
-            dirs.append(Path(home) / entry[2:])
+            dirs.append(os.path.join(home, entry[2:]))
         else:
-            dirs.append(Path(entry))
+            dirs.append(entry)
     return dirs
 
 
@@ -391,16 +393,16 @@ def _key_in_altool_dirs(env: Mapping[str, str], key_id: str | None, picker: _Pic
     searched = altool_directories(env)
     for directory in searched:
         if key_id is not None:
-            path = directory / f"AuthKey_{normalize_key_id(key_id)}.p8"
-            if path.is_file():
-                picker.sources["key"] = str(directory)
+            path = os.path.join(directory, f"AuthKey_{normalize_key_id(key_id)}.p8")
+            if os.path.isfile(path):
+                picker.sources["key"] = directory
                 return KeyLocation("file", "altool's key directories", path=path)
         elif _key_files(directory):
-            picker.sources["key"] = str(directory)
+            picker.sources["key"] = directory
             return _key_in_directory(directory, None, "altool's key directories")
     file_name = f"AuthKey_{normalize_key_id(key_id)}.p8" if key_id is not None else "AuthKey_<KEYID>.p8"
-    shown = ["$API_PRIVATE_KEYS_DIR (value not shown)" if looks_like_key_text(str(d)) else
-             str(d) if d.is_absolute() else f".{os.sep}{d}" for d in searched]
+    shown = ["$API_PRIVATE_KEYS_DIR (value not shown)" if looks_like_key_text(d) else
+             d for d in searched]
     no_home = "" if env_value(env, "HOME") else " (HOME is not set, so no ~ directory)"
     raise KeyNotFoundError(
         f"no private key given; pass --key PATH (or '-' for stdin), set "
@@ -423,7 +425,7 @@ def read_key_bytes(location: KeyLocation, env: Mapping[str, str], stdin: BinaryI
     try:
         data = _read_without_blocking(path)
     except FileNotFoundError:
-        _refuse_key_text(str(path), location.origin)
+        _refuse_key_text(path, location.origin)
         raise KeyNotFoundError(f"the key file {path} does not exist (from {location.origin}); "
                                "check the path or the key ID") from None
     except IsADirectoryError:
@@ -433,7 +435,7 @@ def read_key_bytes(location: KeyLocation, env: Mapping[str, str], stdin: BinaryI
         raise KeyLoadError(f"cannot read the key file {path}: permission denied; "
                            "run as its owner or fix its permissions (chmod 600)") from None
     except OSError as error:
-        _refuse_key_text(str(path), location.origin)
+        _refuse_key_text(path, location.origin)
         raise KeyLoadError(f"cannot read the key file {path}: {error.strerror}") from None
     if data is None:
         raise KeyLoadError(f"the key file {path} is a named pipe that nothing writes to (from {location.origin}); "
@@ -441,7 +443,7 @@ def read_key_bytes(location: KeyLocation, env: Mapping[str, str], stdin: BinaryI
     return data
 
 
-def _read_without_blocking(path: Path) -> bytes | None:
+def _read_without_blocking(path: str) -> bytes | None:
     """The file's first bytes (capped); None for a named pipe that no process writes to.
 
     A plain ``open()`` of a FIFO waits for a writer, forever if none comes, so the
@@ -477,10 +479,10 @@ def _refuse_key_text(value: str, origin: str) -> None:
                            "itself; put the key's content in ASC_PRIVATE_KEY, or pipe it to --key -")
 
 
-def key_file_exposure(path: Path) -> str | None:
+def key_file_exposure(path: str | os.PathLike[str]) -> str | None:
     """A warning when a key file can be read by other users, else None."""
     try:
-        mode = path.stat().st_mode
+        mode = os.stat(path).st_mode
     except OSError:
         return None
     if os.name == "posix" and mode & (stat.S_IRGRP | stat.S_IROTH):
@@ -525,7 +527,7 @@ def _resolve(options: Options, env: Mapping[str, str], stdin: BinaryIO | None, p
     file_key_id = key_id_from_filename(location.path) if location.path else None
     if explicit_key_id and file_key_id and explicit_key_id.strip() != file_key_id:
         picker.warnings.append(f"the key ID from {picker.sources['key_id']} differs from the key file "
-                               f"name {location.path.name if location.path else ''}; using "
+                               f"name {os.path.basename(location.path) if location.path else ''}; using "
                                f"{picker.sources['key_id']} (a 401 follows if they do not match)")
     if explicit_key_id is None and file_key_id is not None:
         picker.sources["key_id"] = "the key file's name"

@@ -97,9 +97,9 @@ def test_the_no_key_error_lists_every_directory_searched(tmp_path: Path) -> None
     line = error_line(result)
     searched = altool_directories(env)
     assert len(searched) == 5  # API_PRIVATE_KEYS_DIR, ./private_keys and the three under HOME
+    assert "./private_keys" in searched
     for directory in searched:
-        shown = str(directory) if directory.is_absolute() else f"./{directory}"
-        assert shown in line, f"{shown} was searched but the error does not say so: {line}"
+        assert directory in line, f"{directory} was searched but the error does not say so: {line}"
     assert f"AuthKey_{KEY_ID}.p8" in line  # the file name it looked for, with the key ID it has
 
 

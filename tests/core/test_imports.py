@@ -11,13 +11,21 @@ The whole set is checked, standard library included: whatever a script that only
 loads the key with cryptography and signs (bench/minimal_cryptography.py) imports
 in this same interpreter, plus the xctoken modules and the few standard modules
 listed below. A new import on the way fails here, whatever module adds it.
+
+pathlib is not among them (with fnmatch, ntpath and urllib.parse, which it imports, it
+was about 3 ms of every start, issue #16): key and output paths are handled as text.
+Every probe runs without ``site`` (``-S``), the dependencies put on the path instead:
+the dev venv's editable-install finder, a .pth that ``site`` runs, imports pathlib
+into every process of that venv and would hide it here.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -30,12 +38,17 @@ from xctoken import cli
 GENERATE_PATH = {"xctoken", "xctoken.claims", "xctoken.cli", "xctoken.console", "xctoken.errors", "xctoken.files",
                  "xctoken.keys", "xctoken.settings", "xctoken.signing"}
 # The standard modules generate uses beyond what cryptography itself imports (and what they import):
-# pathlib for key paths, signal and resource for guard_process (SIGTERM unwinds, no core file),
-# fcntl to read a key file or FIFO without blocking.
-GENERATE_STDLIB = ("pathlib", "signal", "resource", "fcntl", "errno", "stat")
+# signal and resource for guard_process (SIGTERM unwinds, no core file), fcntl to read a key file or
+# FIFO without blocking.
+GENERATE_STDLIB = ("signal", "resource", "fcntl", "errno", "stat")
+# pathlib and what it brings (fnmatch, ntpath, urllib.parse): key paths are text (os.path), issue #16.
+PATHLIB = ("pathlib", "fnmatch", "ntpath", "urllib")
 NEVER_ON_THE_WAY = ("jwt", "ssl", "urllib.request", "http.client", "xctoken.services", "xctoken.doctor",
                     "xctoken.ci", "xctoken.cache", "xctoken.auth", "xctoken.inspection",
-                    "argparse", "gettext", "locale", "tempfile", "shutil", "datetime", "shlex")
+                    "argparse", "gettext", "locale", "tempfile", "shutil", "datetime", "shlex", *PATHLIB)
+# Without site (-S), so no .pth runs (the dev venv's editable finder imports pathlib): the
+# dependencies and the source tree are put on the path instead, as a regular install has them.
+PROBE_PATH = os.pathsep.join(dict.fromkeys([str(ROOT), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]))
 
 # The same helpers in each probe, so they weigh the same on both sides.
 PROBE = """
@@ -55,7 +68,7 @@ print(json.dumps({"code": 0, "modules": sorted(sys.modules)}))
 
 
 def loaded(*args: str, env: dict[str, str], probe: str = PROBE) -> tuple[int, set[str]]:
-    result = subprocess.run([sys.executable, "-c", probe, *args], env={**env, "PYTHONPATH": str(ROOT)},
+    result = subprocess.run([sys.executable, "-S", "-c", probe, *args], env={**env, "PYTHONPATH": PROBE_PATH},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads(result.stdout.strip().splitlines()[-1])
@@ -97,12 +110,21 @@ def test_generate_with_flags_stays_on_the_listed_set(test_key: TestKey, tmp_path
 
 
 def test_the_allowed_set_catches_a_new_import(test_key: TestKey, tmp_path: Path) -> None:
-    # What the check above would see if generate needed argparse or tempfile again.
+    # What the check above would see if generate needed argparse, tempfile or pathlib again.
     allowed = allowed_modules(test_key.write(tmp_path))
     _, modules = loaded(env={"PATH": "/usr/bin:/bin"},
-                        probe="import json, sys, argparse, tempfile, datetime\n"
+                        probe="import json, sys, argparse, tempfile, datetime, pathlib\n"
                               "print(json.dumps({'code': 0, 'modules': sorted(sys.modules)}))")
-    assert {"argparse", "tempfile", "datetime"} <= modules - allowed
+    assert {"argparse", "tempfile", "datetime", "pathlib", "fnmatch", "ntpath", "urllib.parse"} <= modules - allowed
+
+
+def test_the_probes_run_without_the_editable_finder() -> None:
+    # The dev venv's finder (run by site from a .pth) imports pathlib into every process: a probe
+    # that let it run would see pathlib on both sides and could not tell generate needs none.
+    code, modules = loaded(env={"PATH": "/usr/bin:/bin"},
+                           probe="import json, sys, cryptography, xctoken\n"
+                                 "print(json.dumps({'code': 0, 'modules': sorted(sys.modules)}))")
+    assert code == 0 and "site" not in modules and "pathlib" not in modules
 
 
 def test_a_service_token_adds_only_the_profiles(test_key: TestKey, tmp_path: Path) -> None:
