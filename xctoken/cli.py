@@ -390,18 +390,29 @@ def run_decode(args: argparse.Namespace) -> int:
 
         within = parse_duration(args.expires_within, "--expires-within")  # refused before any report
     token_text = _read_token_argument(args.token)
-    public_key = None
-    if _key_configured(args):
-        options = _options(args)
-        header_kid = _peek_kid(token_text)
-        # Only a well-formed kid picks the key file: a malformed one is the report's to flag
-        # ("kid is a 10-character key ID"), not a configuration error about a key ID never given.
-        if options.key_id is None and header_kid and KEY_ID_PATTERN.fullmatch(header_kid):
-            options.key_id = header_kid
+    public_key, not_verified = None, "no key was given"
+    header_kid = _peek_kid(token_text)
+    # Only a well-formed kid picks the key file: a malformed one is the report's to flag
+    # ("kid is a 10-character key ID"), not a configuration error about a key ID never given.
+    well_formed_kid = bool(header_kid and KEY_ID_PATTERN.fullmatch(header_kid))
+    named_by_flag = bool(args.key_path or args.key_dir or args.key_env)
+    if _key_configured(args) or well_formed_kid:
+        from .errors import KeyNotFoundError
         from .settings import resolve_key
 
+        options = _options(args)
+        if options.key_id is None and well_formed_kid:
+            options.key_id = header_kid
         stdin = _stdin_buffer() if options.key_path == "-" else None
-        public_key = resolve_key(options, os.environ, stdin).public_key()
+        try:
+            public_key = resolve_key(options, os.environ, stdin).public_key()
+        except KeyNotFoundError as missing:
+            # A key named on the command line must exist. One found through the environment or
+            # altool's directories (as generate finds it) is a convenience: without it the
+            # report still says what it can, and why the signature was not checked.
+            if named_by_flag:
+                raise
+            not_verified = str(missing)
     report = inspect_token(token_text, int(time.time()), public_key, getattr(args, "service", None))
     if args.json:
         from .inspection import strict_json
@@ -416,7 +427,7 @@ def run_decode(args: argparse.Namespace) -> int:
                        for c in report.checks],
         }), indent=2, allow_nan=False) + "\n")
     else:
-        write_stdout(render_report(report, verified=public_key is not None) + "\n")
+        write_stdout(render_report(report, verified=public_key is not None, not_verified=not_verified) + "\n")
     if report.valid and within is not None:
         left = report.seconds_left
         if left is not None and left <= within:
@@ -449,7 +460,7 @@ def _relative(seconds: int) -> str:
     return f"in {text}" if seconds > 0 else f"{text} ago"
 
 
-def render_report(report: TokenReport, verified: bool) -> str:
+def render_report(report: TokenReport, verified: bool, not_verified: str = "no key was given") -> str:
     from datetime import datetime, timezone
 
     service = report.service + (f" (or {', '.join(report.also)}: the same token shape; --service picks)"
@@ -469,7 +480,7 @@ def render_report(report: TokenReport, verified: bool) -> str:
     key_file = f"AuthKey_{kid}.p8" if isinstance(kid, str) and KEY_ID_PATTERN.fullmatch(kid) else "AuthKey_<KEYID>.p8"
     how = f"--key {key_file}, --key-dir DIR, --key-env NAME or the ASC_* variables"
     if not verified:
-        lines.append("  note  signature not verified: no key was given")
+        lines.append(f"  note  signature not verified: {not_verified}")
     for name, rules in report.look_alike_failures.items():
         lines.append(f"  note  as a {name} token it breaks: {'; '.join(rules)} (--service {name} checks that)")
     if verified:

@@ -194,3 +194,30 @@ def test_a_failure_caused_by_two_families_says_which_one_won(tmp_path: Path) -> 
     line = error_line(result)
     assert "AuthKey_ZZZZZZZZZZ.p8 does not exist" in line
     assert "KEY_ID also set" in line and "using ASC_KEY_ID" in line
+
+
+def test_decode_finds_the_key_where_generate_does(tmp_path: Path) -> None:
+    """The kid names AuthKey_<kid>.p8; in ~/private_keys (altool's directories) decode verifies with it."""
+    home = tmp_path / "home"
+    (home / "private_keys").mkdir(parents=True)
+    KEY.write(home / "private_keys")
+    result = run_cli("decode", "-", env=clean_env(HOME=str(home)), input=_token().value, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ok    signature verifies with the given key" in result.stdout.decode()
+    assert result_line(result.stdout) == "result: valid"
+
+
+def test_decode_reports_when_the_environment_names_no_file_for_the_kid(tmp_path: Path) -> None:
+    env = clean_env(HOME=str(tmp_path / "home"), KEY_DIR=str(tmp_path))  # no AuthKey_<kid>.p8 there
+    result = run_cli("decode", "-", env=env, input=_token().value, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert f"signature not verified: the key file {tmp_path}/AuthKey_{KEY_ID}.p8 does not exist (from KEY_DIR)" in out
+    assert "signature is NOT verified" in result_line(result.stdout)
+
+
+def test_decode_with_a_key_named_by_flag_that_is_missing_is_an_error(tmp_path: Path) -> None:
+    result = run_cli("decode", "-", "--key-dir", str(tmp_path), env=clean_env(HOME=str(tmp_path)),
+                     input=_token().value, cwd=tmp_path)
+    assert result.returncode == 4
+    assert "does not exist (from --key-dir)" in error_line(result)
