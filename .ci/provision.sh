@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Provision a Debian 12 (bookworm) CI/dev machine for xctoken's end-to-end tests.
+# Provision a Debian 12 (bookworm) CI/dev machine for xctoken's end-to-end tests; also GitHub's
+# ubuntu-latest runners (the ci workflow's full job), where Docker comes preinstalled and the
+# real base image can be pulled.
 #
 # Idempotent, non-interactive, quick when everything is already in place.
 # Needs root, Node 20 + npm, python3 with venv. Progress lines go to stderr.
@@ -154,9 +156,13 @@ container_pip_conf() {
 # --- stand-in python:3.11-slim --------------------------------------------------
 # The base the Dockerfile pins, where a registry serves it.
 REAL_BASE=$(sed -n 's/^ARG BASE_IMAGE=//p' "$ROOT/Dockerfile")
+# Two tries: a registry that answers may still fail one pull; one that is unreachable says so at once.
+pull_real_base() {
+    timeout 120 docker pull -q "$REAL_BASE" >/dev/null 2>&1 \
+        || { sleep 3; timeout 120 docker pull -q "$REAL_BASE" >/dev/null 2>&1; }
+}
 BASE_REBUILT=0
-if [ "${XCTOKEN_REBUILD_IMAGES:-0}" != 1 ] && ! image_exists "$BASE_IMAGE" \
-    && timeout 120 docker pull -q "$REAL_BASE" >/dev/null 2>&1; then
+if [ "${XCTOKEN_REBUILD_IMAGES:-0}" != 1 ] && ! image_exists "$BASE_IMAGE" && pull_real_base; then
     docker tag "$REAL_BASE" "$BASE_IMAGE"
     log "pulled the real base $REAL_BASE, tagged $BASE_IMAGE"
     BASE_REBUILT=1
@@ -164,7 +170,8 @@ elif [ "${XCTOKEN_REBUILD_IMAGES:-0}" = 1 ] || ! image_exists "$BASE_IMAGE"; the
     log "the real base $REAL_BASE cannot be pulled here: building a stand-in"
     apt_install debootstrap:debootstrap
     mirror=$(debian_mirror)
-    [ -n "$mirror" ] || die "cannot find a bookworm mirror in apt's sources"
+    # Only a Debian machine can build it: on Ubuntu (GitHub's runners) the real base must be pullable.
+    [ -n "$mirror" ] || die "the stand-in $BASE_IMAGE is debootstrapped from a Debian bookworm mirror, and apt's sources name none; here the real base $REAL_BASE must be pullable"
     cert=$(host_cert)
     rootfs=$(mktemp -d /tmp/xctoken-rootfs.XXXXXX)
     trap 'rm -rf "$rootfs"' EXIT

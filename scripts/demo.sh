@@ -18,6 +18,6 @@ install_demo() {
 }
 
 # Installed again when the pins, or where this checkout is, changed.
-make_venv "$VENV" install_demo "$( (cat "$ROOT/requirements/core.txt"; echo "$ROOT") | sha256sum | cut -c1-16)"
+make_venv "$VENV" install_demo "$( (cat "$ROOT/requirements/core.txt"; echo "$ROOT") | xctoken_digest)"
 # -I: no PYTHON* variables, user site-packages or current directory on the import path.
 exec "$VENV/bin/python" -I "$ROOT/scripts/demo.py"

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Sourced by venv.sh (the test venv) and demo.sh (the demo's venv): defines ROOT and
 # make_venv. Only python3 (3.10 or newer) is needed. Everything returns, never exits:
-# venv.sh may be sourced into an interactive shell.
+# venv.sh may be sourced into an interactive shell. Portable to macOS's /bin/bash (3.2) and
+# BSD userland: no arrays, no GNU-only options.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # The version of python3 ("3.11"), or a one-line message and status 1 if it is missing or too old.
@@ -16,6 +17,20 @@ xctoken_python3_version() {
         return 1
     fi
     echo "$version"
+}
+
+# The first 16 hex digits of the SHA-256 of standard input, the same on every system:
+# sha256sum (GNU coreutils), else shasum (macOS, the BSDs), else python3.
+xctoken_digest() {
+    local sum
+    if command -v sha256sum >/dev/null 2>&1; then
+        sum=$(sha256sum) || return 1
+    elif command -v shasum >/dev/null 2>&1; then
+        sum=$(shasum -a 256) || return 1
+    else
+        sum=$(python3 -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())') || return 1
+    fi
+    echo "${sum:0:16}"
 }
 
 # make_venv DIR INSTALL WANT: make DIR a venv of this python3 in which the shell

@@ -156,6 +156,17 @@ def docker_available() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
 
 
+# Platform skips, each naming what the other systems lack. The quick jobs run on macOS too
+# (BSD userland, no /proc, no /dev/full): a test that needs one of these is skipped there,
+# saying so; every other test runs everywhere.
+needs_dev_full = pytest.mark.skipif(
+    not os.path.exists("/dev/full"),
+    reason="needs /dev/full (a device every write to fails with ENOSPC): Linux has it, macOS does not")
+needs_proc = pytest.mark.skipif(
+    not os.path.isdir("/proc/self/fd"),
+    reason="needs /proc (a process's fds and wait state): Linux has it, macOS does not")
+
+
 # scripts/test.sh --quick sets XCTOKEN_SKIP_DOCKER=1: then no test that needs Docker (the
 # container tests, act, gitlab-ci-local) runs, even where an engine answers.
 SKIPPED_BY_QUICK = "skipped by --quick (XCTOKEN_SKIP_DOCKER=1): needs Docker"

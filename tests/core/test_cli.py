@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jwt as pyjwt
 import pytest
-from conftest import ISSUER_ID, KEY_ID, clean_env, run_cli
+from conftest import ISSUER_ID, KEY_ID, clean_env, needs_dev_full, run_cli
 from conftest import TestKey as SampleKey  # not collected as a test class
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -493,8 +493,9 @@ STREAM_FAULTS = [
 ]
 
 
-@pytest.mark.parametrize(("redirect", "args", "exit_code", "fragment"), STREAM_FAULTS,
-                         ids=[f"{r} {' '.join(a)}" for r, a, _, _ in STREAM_FAULTS])
+@pytest.mark.parametrize(("redirect", "args", "exit_code", "fragment"), [
+    pytest.param(*fault, id=f"{fault[0]} {' '.join(fault[1])}",
+                 marks=[needs_dev_full] if "/dev/full" in fault[0] else []) for fault in STREAM_FAULTS])
 def test_closed_or_full_standard_streams_give_the_documented_error(
         redirect: str, args: tuple[str, ...], exit_code: int, fragment: str | None, tmp_path: Path) -> None:
     import shlex

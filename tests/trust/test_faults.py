@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import needs_dev_full, needs_proc
 
 from .corpus import GOOD_ISSUER, GOOD_KEY_ID
 from .entrypoints import DEBUG_ENV, ROOT, Workspace, action_available, action_command
@@ -73,7 +74,7 @@ def assert_clean_failure(capture: Capture, canary: Canary, error_prefix: str = "
 # --- GitHub file commands: /dev/full, missing, a directory
 
 
-@pytest.mark.parametrize("fault", ["dev-full", "missing-dir", "directory"])
+@pytest.mark.parametrize("fault", [pytest.param("dev-full", marks=needs_dev_full), "missing-dir", "directory"])
 def test_cli_export_to_a_broken_github_env_fails_cleanly(canary: Canary, tmp_path, fault: str) -> None:
     ws = Workspace(tmp_path)
     target = {"dev-full": "/dev/full", "missing-dir": str(ws.tmp / "gone" / "env"),
@@ -89,6 +90,7 @@ def _require_action() -> None:
         pytest.skip("the GitHub action (xctoken.action) does not exist yet")
 
 
+@needs_dev_full
 @pytest.mark.parametrize("broken", ["GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY"])
 def test_action_with_one_full_file_command_writes_no_record_anywhere(canary: Canary, tmp_path,
                                                                      broken: str) -> None:
@@ -142,7 +144,8 @@ def test_output_never_replaces_a_device_pipe_or_standard_stream(tmp_path) -> Non
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     stdout_like = tmp_path / "stdout"
-    stdout_like.symlink_to("/proc/self/fd/1")
+    # Shaped like /dev/stdout: a link to /proc/self/fd/1 on Linux, to /dev/fd/1 (fdesc) on macOS.
+    stdout_like.symlink_to("/proc/self/fd/1" if os.path.isdir("/proc/self/fd") else "/dev/fd/1")
     null_like = tmp_path / "null"
     null_like.symlink_to(os.devnull)
     for target in (fifo, stdout_like, null_like):
@@ -246,6 +249,7 @@ def _waiting_for_lock(pid: int, target: Path) -> bool:
     return fd_target == str(target) and ("lock" in wchan or syscall[0] in ("73", "32"))
 
 
+@needs_proc  # _locked_run sees the run wait in flock() in /proc/PID/syscall and wchan
 def test_sigterm_while_exporting_leaves_no_record_and_no_traceback(canary: Canary, tmp_path) -> None:
     ws = Workspace(tmp_path)
     env_file = ws.tmp / "env-locked"
@@ -258,6 +262,7 @@ def test_sigterm_while_exporting_leaves_no_record_and_no_traceback(canary: Canar
     assert env_file.read_bytes() == b""
 
 
+@needs_proc  # _locked_run
 def test_action_sigterm_while_writing_leaves_no_readable_key_file(canary: Canary, tmp_path) -> None:
     _require_action()
     ws = Workspace(tmp_path)
@@ -325,7 +330,15 @@ def test_a_key_piped_through_process_substitution_still_works(canary: Canary, tm
 def _as_nobody() -> list[str]:
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv to drop to an unprivileged user (root ignores permissions)")
-    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    # nobody must reach this Python and the checkout, which it cannot in a private home: GitHub's full
+    # job runs `sudo .ci/run` in /home/runner/work, and Ubuntu makes home directories 0750.
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import xctoken"], env={"PYTHONPATH": str(ROOT)},
+                           cwd="/", capture_output=True, timeout=60)
+    if probe.returncode != 0:
+        pytest.skip(f"nobody cannot run {sys.executable} with the checkout on its path (a private home "
+                    f"directory?): {probe.stderr.decode(errors='replace').strip()[-200:]}")
+    return prefix
 
 
 def _open_to_nobody(ws: Workspace) -> None:
@@ -361,6 +374,7 @@ def test_unwritable_github_output_is_an_output_error(canary: Canary, tmp_path) -
     assert capture.files == {}
 
 
+@needs_proc  # _locked_run
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["SIGTERM", "SIGHUP", "SIGINT"])
 def test_action_stopped_while_writing_removes_the_key_files_it_made(canary: Canary, tmp_path,
                                                                      stop: signal.Signals) -> None:
@@ -400,6 +414,7 @@ def _run_with_streams(argv: list[str], env: dict[str, str | bytes], stdout: str,
     return result.returncode, result.stdout, result.stderr
 
 
+@needs_dev_full
 def test_export_with_stderr_full_delivers_and_exits_0(canary: Canary, tmp_path) -> None:
     ws = Workspace(tmp_path)
     bash_env = ws.tmp / "bash_env"
@@ -410,7 +425,7 @@ def test_export_with_stderr_full_delivers_and_exits_0(canary: Canary, tmp_path) 
     assert b"export APP_STORE_CONNECT_TOKEN=" in bash_env.read_bytes()
 
 
-@pytest.mark.parametrize("stderr", ["full", "closed"])
+@pytest.mark.parametrize("stderr", [pytest.param("full", marks=needs_dev_full), "closed"])
 def test_a_configuration_error_keeps_its_exit_code_when_stderr_cannot_take_it(canary: Canary, tmp_path,
                                                                              stderr: str) -> None:
     ws = Workspace(tmp_path)
@@ -419,7 +434,7 @@ def test_a_configuration_error_keeps_its_exit_code_when_stderr_cannot_take_it(ca
     assert (code, out, err) == (3, b"", b"")
 
 
-@pytest.mark.parametrize("stdout", ["full", "closed"])
+@pytest.mark.parametrize("stdout", [pytest.param("full", marks=needs_dev_full), "closed"])
 def test_the_action_with_an_unwritable_log_fails_cleanly_and_exports_nothing(canary: Canary, tmp_path,
                                                                            stdout: str) -> None:
     _require_action()
