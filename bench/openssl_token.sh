@@ -7,17 +7,25 @@
 #
 # openssl writes ECDSA signatures as DER; JWS (and Apple) want the raw 64-byte
 # R || S, so the two INTEGERs are read back with `openssl asn1parse`, each
-# left-padded (or stripped of DER's sign byte) to 32 bytes. Needs GNU coreutils
-# basenc (8.31 or later) for base64url and hex.
+# left-padded (or stripped of DER's sign byte) to 32 bytes. POSIX tools and openssl
+# only (macOS too): base64 by `openssl base64`, hex to bytes by awk and printf %b.
 set -eu
 
-b64url() { basenc --base64url -w0 | tr -d '='; }
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 
 # DER ECDSA-Sig-Value on stdin -> base64url of R || S (32 bytes each).
 der_to_raw_b64url() {
     openssl asn1parse -inform DER \
-        | awk -F: '/INTEGER/ { h = $NF; while (length(h) < 64) h = "0" h; printf "%s", substr(h, length(h) - 63) }' \
-        | basenc --base16 -d \
+        | awk -F: '
+            BEGIN { for (i = 0; i < 16; i++) digit[substr("0123456789ABCDEF", i + 1, 1)] = i }
+            /INTEGER/ {
+                h = toupper($NF); while (length(h) < 64) h = "0" h; h = substr(h, length(h) - 63)
+                # Each byte as a \0ooo escape, for printf %b: no xxd or basenc needed.
+                for (i = 1; i <= 64; i += 2)
+                    printf "\\0%03o", digit[substr(h, i, 1)] * 16 + digit[substr(h, i + 1, 1)]
+            }
+            END { print "" }' \
+        | { read -r escapes; printf '%b' "$escapes"; } \
         | b64url
 }
 

@@ -154,7 +154,16 @@ def host_platform() -> str:
 
 
 def has_buildx() -> bool:
-    return subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode == 0
+    """buildx with a builder that can push several platforms, an SBOM and provenance.
+
+    The default builder of a plain Docker install uses the `docker` driver, which can do
+    none of that (docker/setup-buildx-action makes a docker-container builder).
+    """
+    result = subprocess.run(["docker", "buildx", "inspect"], capture_output=True, text=True)
+    if result.returncode != 0:
+        return False
+    driver = re.search(r"^Driver:\s*(\S+)", result.stdout, re.M)
+    return driver is not None and driver.group(1) != "docker"
 
 
 def build_and_push(version: str, image: str, platforms: list[str], build_args: list[str], revision: str,

@@ -152,7 +152,8 @@ def _is_stream(target: str) -> bool:
         link = os.readlink(target)
     except OSError:
         return False  # not a link
-    return link.startswith(("/proc/", "pipe:", "socket:"))
+    # Linux: /dev/stdout -> /proc/self/fd/1; macOS and the BSDs: /dev/stdout -> fd/1 (/dev/fd/1).
+    return link.startswith(("/proc/", "pipe:", "socket:", "/dev/fd/", "fd/"))
 
 
 def _remove_quietly(name: str) -> None:
