@@ -134,6 +134,28 @@ def make_key() -> Callable[..., TestKey]:
     return lambda key_id=KEY_ID, layout="apple": TestKey(ec.generate_private_key(ec.SECP256R1()), key_id, layout)
 
 
+GIT_AS_TESTS = ["git", "-c", "user.name=xctoken-tests", "-c", "user.email=tests@xctoken.invalid"]
+
+
+def copy_checkout(target: Path, edit: Callable[[Path], None] | None = None, message: str = "main") -> Path:
+    """The checkout's files (tracked and new, not ignored) in ``target``, committed on ``main``.
+
+    ``edit`` changes the copy before the commit (act and the release rehearsal run a copy
+    whose Dockerfile base is the local stand-in).
+    """
+    names = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for name in filter(None, names):
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    if edit is not None:
+        edit(target)
+    for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], [*GIT_AS_TESTS, "commit", "-qm", message]):
+        subprocess.run(argv, cwd=target, check=True, capture_output=True)
+    return target
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment a CLI subprocess gets: no inherited credentials or CI markers."""
     keep = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")

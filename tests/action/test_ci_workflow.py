@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, copy_checkout
 
 from .test_workflow import ACT, RUNNER_IMAGE, act_lock, assert_no_leak  # noqa: F401  (act_lock: the act lock fixture)
 
@@ -82,18 +81,7 @@ def repo_copy(require_docker: None, tmp_path: Path) -> Path:
         pytest.fail(f"{ACT} is missing: run `bash .ci/provision.sh`")
     if subprocess.run(["docker", "image", "inspect", RUNNER_IMAGE], capture_output=True).returncode != 0:
         pytest.fail(f"{RUNNER_IMAGE} is missing: run `bash .ci/provision.sh`")
-    copy = tmp_path / "repo"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, check=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        source = ROOT / name
-        if source.is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy / name)
-    git = ["git", "-c", "user.name=xctoken-tests", "-c", "user.email=tests@xctoken.invalid"]
-    for argv in (["git", "init", "-q"], ["git", "add", "-A"], [*git, "commit", "-qm", "act run"]):
-        subprocess.run(argv, cwd=copy, check=True, capture_output=True)
-    return copy
+    return copy_checkout(tmp_path / "repo", message="act run")
 
 
 @pytest.mark.usefixtures("act_lock")

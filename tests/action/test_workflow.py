@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import fcntl
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, copy_checkout
 
 from .docker_runner import STANDIN_BASE
 
@@ -44,26 +43,18 @@ def repo_copy(require_docker: None, tmp_path_factory: pytest.TempPathFactory,
         pytest.fail(f"{ACT} is missing: run `bash .ci/provision.sh`")
     if subprocess.run(["docker", "image", "inspect", RUNNER_IMAGE], capture_output=True).returncode != 0:
         pytest.fail(f"{RUNNER_IMAGE} is missing: run `bash .ci/provision.sh`")
-    copy = tmp_path_factory.mktemp("act-repo")
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, check=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        source = ROOT / name
-        if source.is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy / name)
-    dockerfile = copy / "Dockerfile"
-    text, count = re.subn(r"^ARG BASE_IMAGE=.*$", f"ARG BASE_IMAGE={STANDIN_BASE}", dockerfile.read_text(),
-                          flags=re.M)
-    assert count == 1
-    dockerfile.write_text(text)
+    def standin_base(copy: Path) -> None:
+        dockerfile = copy / "Dockerfile"
+        text, count = re.subn(r"^ARG BASE_IMAGE=.*$", f"ARG BASE_IMAGE={STANDIN_BASE}", dockerfile.read_text(),
+                              flags=re.M)
+        assert count == 1
+        dockerfile.write_text(text)
+
+    copy = copy_checkout(tmp_path_factory.mktemp("act-repo"), standin_base, "act run")
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():
         print(f"\n[xctoken] act runs a copy of the repository whose Dockerfile base is substituted: "
               f"BASE_IMAGE={STANDIN_BASE}")
-    git = ["git", "-c", "user.name=xctoken-tests", "-c", "user.email=tests@xctoken.invalid"]
-    for argv in (["git", "init", "-q"], ["git", "add", "-A"], [*git, "commit", "-qm", "act run"]):
-        subprocess.run(argv, cwd=copy, check=True, capture_output=True)
     return copy
 
 

@@ -40,7 +40,7 @@ from action.docker_runner import STANDIN_BASE
 from action.runner_protocol import verify_with_openssl
 from action.test_workflow import ACT, LEAK_PATTERNS, RUNNER_IMAGE, act_lock  # noqa: F401 - act_lock: a fixture
 from ci.helpers import verify
-from conftest import ISSUER_ID, ROOT, TestKey, clean_env
+from conftest import GIT_AS_TESTS, ISSUER_ID, ROOT, TestKey, clean_env, copy_checkout
 from cryptography.hazmat.primitives import serialization
 
 from .rehearsal import package_index, registry
@@ -51,7 +51,6 @@ VERSION = next(line.split('"')[1] for line in (ROOT / "xctoken" / "__init__.py")
                if line.startswith("__version__ = "))
 REPOSITORY = "xctoken/xctoken-action"
 SKOPEO = shutil.which("skopeo") or "/usr/bin/skopeo"
-GIT = ["git", "-c", "user.name=xctoken-tests", "-c", "user.email=tests@xctoken.invalid"]
 
 
 @dataclass(frozen=True)
@@ -70,17 +69,6 @@ def release_py(source: Path, *args: str) -> subprocess.CompletedProcess[str]:
                             capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, f"release.py {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
-
-
-def copy_checkout(target: Path) -> None:
-    names = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                           check=True).stdout.decode().split("\0")
-    for name in filter(None, names):
-        if (ROOT / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, target / name)
-    for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], [*GIT, "commit", "-qm", "main"]):
-        subprocess.run(argv, cwd=target, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -298,7 +286,7 @@ def test_a_consumer_workflow_pulls_the_released_image_by_digest_and_mints(releas
     (consumer / ".github" / "workflows" / "consumer.yml").write_text(CONSUMER_WORKFLOW.format(
         repository=REPOSITORY, commit=release.commit, issuer_id=ISSUER_ID,
         public_key_b64=base64.b64encode(public_pem).decode()))
-    for argv in (["git", "init", "-q"], ["git", "add", "-A"], [*GIT, "commit", "-qm", "consumer"]):
+    for argv in (["git", "init", "-q"], ["git", "add", "-A"], [*GIT_AS_TESTS, "commit", "-qm", "consumer"]):
         subprocess.run(argv, cwd=consumer, check=True, capture_output=True)
     # The runner must pull the image from the registry: no copy may be left in the engine.
     remove_local_image(release.image, release.digest)
