@@ -5,11 +5,13 @@ package index. Standard library only; the tools it drives are git, docker (build
 present), python -m build and twine.
 
     release.py check   --version X.Y.Z                  the tree is ready to release as X.Y.Z
-    release.py image   --version X.Y.Z --image NAME     build and push; prints the digest
+    release.py image   --version X.Y.Z --image NAME     build and push by digest (no tag); prints it
     release.py pin     --version X.Y.Z --image NAME --digest sha256:...
                        commit action.yml running NAME@DIGEST; tag vX.Y.Z, move vX (local only)
     release.py dists   --version X.Y.Z --repository OWNER/NAME --out DIR
                        sdist and wheel of the tag, built once, twine check --strict
+    release.py tag-image --version X.Y.Z --image NAME --digest sha256:...
+                       point NAME:X.Y.Z and NAME:X at the digest, the last step
     release.py notes   --version X.Y.Z --image NAME --digest sha256:... --dists DIR
 
 Nothing here pushes a git ref or uploads a package: the workflow does that with its own
@@ -166,41 +168,80 @@ def has_buildx() -> bool:
     return driver is not None and driver.group(1) != "docker"
 
 
+def candidate_tag(image: str, version: str) -> str:
+    """Where plain docker (no buildx) parks the image until tag-image: it cannot push by digest alone."""
+    return f"{image}:candidate-{version}"
+
+
 def build_and_push(version: str, image: str, platforms: list[str], build_args: list[str], revision: str,
                    source: str) -> tuple[str, str]:
-    """Push NAME:X.Y.Z and NAME:X; return (the pushed manifest's digest, how it was built)."""
+    """Build and push the image by digest only; return (the digest, how it was built).
+
+    No user-facing tag moves here: ``X.Y.Z`` and ``X`` are added by :func:`tag_image` at the
+    end of the release, once everything else has passed.
+    """
     if not IMAGE_NAME.fullmatch(image):
         raise ReleaseError(f"image {image!r} must be a lower-case name with a registry, without tag or digest")
-    major = version.split(".")[0]
     labels = [f"org.opencontainers.image.source={source}", f"org.opencontainers.image.revision={revision}",
               f"org.opencontainers.image.version={version}"]
     common = [arg for label in labels for arg in ("--label", label)]
     common += [arg for build_arg in build_args for arg in ("--build-arg", build_arg)]
-    tags = [f"{image}:{version}", f"{image}:{major}"]
     if has_buildx():
         with tempfile.TemporaryDirectory() as scratch:
             metadata = Path(scratch) / "metadata.json"
-            run("docker", "buildx", "build", "--platform", ",".join(platforms), "--push", "--sbom=true",
+            run("docker", "buildx", "build", "--platform", ",".join(platforms), "--sbom=true",
                 "--provenance=mode=max", "--metadata-file", str(metadata), *common,
-                *(arg for tag in tags for arg in ("-t", tag)), ".", capture=False)
+                "--output", f"type=image,name={image},push-by-digest=true,name-canonical=true,push=true",
+                ".", capture=False)
             digest = json.loads(metadata.read_text())["containerimage.digest"]
-        how = f"buildx, {', '.join(platforms)}, SBOM and provenance attached"
+        # What the registry serves under that digest, read back: the reference action.yml will name.
+        run("docker", "buildx", "imagetools", "inspect", f"{image}@{digest}")
+        how = f"buildx, {', '.join(platforms)}, SBOM and provenance attached, pushed by digest"
     else:
         if platforms != [host_platform()]:
-            raise ReleaseError(f"building {', '.join(platforms)} needs docker buildx (with QEMU for foreign "
-                               f"platforms); without it only the host platform {host_platform()} can be built")
-        run("docker", "build", *common, *(arg for tag in tags for arg in ("-t", tag)), ".", capture=False)
-        for tag in tags:
-            run("docker", "push", tag, capture=False)
-        repo_digests = json.loads(run("docker", "image", "inspect", "--format", "{{json .RepoDigests}}", tags[0]))
-        digests = {entry.split("@", 1)[1] for entry in repo_digests if entry.split("@", 1)[0] == image}
-        if len(digests) != 1:
-            raise ReleaseError(f"could not tell the pushed digest of {tags[0]} (found {sorted(digests)})")
-        digest = digests.pop()
-        how = f"docker build (no buildx here): {host_platform()} only, no SBOM attestation"
+            raise ReleaseError(f"building {', '.join(platforms)} needs docker buildx with a builder for several "
+                               f"platforms (and QEMU); without it only the host platform {host_platform()} "
+                               "can be built")
+        candidate = candidate_tag(image, version)
+        run("docker", "build", *common, "-t", candidate, ".", capture=False)
+        digest = _push(candidate, image)
+        how = f"docker build (no multi-platform buildx here): {host_platform()} only, no SBOM attestation, " \
+              f"parked as {candidate}"
     if not DIGEST.fullmatch(digest):
         raise ReleaseError(f"the build reported {digest!r}, not a sha256 digest")
     return digest, how
+
+
+def _push(tag: str, image: str) -> str:
+    """docker push TAG; the digest the registry now has for it."""
+    run("docker", "push", tag, capture=False)
+    repo_digests = json.loads(run("docker", "image", "inspect", "--format", "{{json .RepoDigests}}", tag))
+    digests = {entry.split("@", 1)[1] for entry in repo_digests if entry.split("@", 1)[0] == image}
+    if len(digests) != 1:
+        raise ReleaseError(f"could not tell the pushed digest of {tag} (found {sorted(digests)})")
+    return digests.pop()
+
+
+def tag_image(version: str, image: str, digest: str) -> list[str]:
+    """Point ``X.Y.Z`` and ``X`` at DIGEST, the last step of a release; the tags, checked."""
+    if not DIGEST.fullmatch(digest):
+        raise ReleaseError(f"digest {digest!r} must be sha256:<64 hex digits>")
+    tags = [f"{image}:{version}", f"{image}:{version.split('.')[0]}"]
+    if has_buildx():
+        run("docker", "buildx", "imagetools", "create", *(arg for tag in tags for arg in ("-t", tag)),
+            f"{image}@{digest}", capture=False)
+        pushed = {tag: json.loads(run("docker", "buildx", "imagetools", "inspect", tag, "--format",
+                                      "{{json .Manifest}}"))["digest"] for tag in tags}
+    else:
+        run("docker", "pull", "-q", f"{image}@{digest}")
+        pushed = {}
+        for tag in tags:
+            run("docker", "tag", f"{image}@{digest}", tag)
+            pushed[tag] = _push(tag, image)
+    wrong = [f"{tag} = {got}" for tag, got in pushed.items() if got != digest]
+    if wrong:
+        raise ReleaseError(f"the registry serves another manifest than {digest}: {', '.join(wrong)}")
+    return tags
 
 
 # -- pin --------------------------------------------------------------------------------
@@ -238,7 +279,8 @@ def absolute_links(markdown: str, repository: str, ref: str) -> str:
     return RELATIVE_LINK.sub(absolute, markdown)
 
 
-def build_dists(version: str, repository: str, out: Path, ref: str = "HEAD", tree: Path = ROOT) -> list[Path]:
+def build_dists(version: str, repository: str, out: Path, ref: str = "HEAD", tree: Path = ROOT,
+                isolated: bool = True) -> list[Path]:
     """Build the sdist, then the wheel from it, from REF's files (never the work tree's)."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
@@ -257,7 +299,8 @@ def build_dists(version: str, repository: str, out: Path, ref: str = "HEAD", tre
             raise ReleaseError("README.md still has a placeholder (OWNER): the package index would show it")
         readme.write_text(description)
         before = set(out.iterdir())
-        run(sys.executable, "-m", "build", "--outdir", str(out), str(staging), capture=False)
+        run(sys.executable, "-m", "build", *([] if isolated else ["--no-isolation"]), "--outdir", str(out),
+            str(staging), capture=False)
         made = sorted(set(out.iterdir()) - before)
     names = sorted(p.name for p in made)
     expected = [f"xctoken-{version}-py3-none-any.whl", f"xctoken-{version}.tar.gz"]
@@ -298,12 +341,12 @@ gh attestation verify oci://{image}@{digest} --repo {repository}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="release.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("check", "bump", "image", "pin", "dists", "notes"):
+    for name in ("check", "bump", "image", "pin", "dists", "tag-image", "notes"):
         sub = commands.add_parser(name)
         sub.add_argument("--version", required=True)
-        if name in ("image", "pin", "notes"):
+        if name in ("image", "pin", "tag-image", "notes"):
             sub.add_argument("--image", required=True, help="registry/owner/name, no tag")
-        if name in ("pin", "notes"):
+        if name in ("pin", "tag-image", "notes"):
             sub.add_argument("--digest", required=True)
         if name in ("dists", "notes"):
             sub.add_argument("--repository", default=os.environ.get("GITHUB_REPOSITORY", "xctoken/xctoken-action"))
@@ -316,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "dists":
             sub.add_argument("--out", type=Path, default=ROOT / "dist")
             sub.add_argument("--ref", default="HEAD")
+            sub.add_argument("--no-isolation", action="store_true",
+                             help="build with the installed setuptools (the workflow's hash-pinned one)")
         if name == "notes":
             sub.add_argument("--dists", type=Path, default=ROOT / "dist")
     args = parser.parse_args(argv)
@@ -332,15 +377,18 @@ def main(argv: list[str] | None = None) -> int:
                                          revision, args.source)
             if args.digest_file:
                 args.digest_file.write_text(digest + "\n")
-            print(f"release.py: pushed {args.image}:{args.version} = {args.image}@{digest} ({how})", file=sys.stderr)
+            print(f"release.py: pushed {args.image}@{digest} ({how})", file=sys.stderr)
             print(digest)
+        elif args.command == "tag-image":
+            for tag in tag_image(args.version, args.image, args.digest):
+                print(f"release.py: {tag} = {args.image}@{args.digest}", file=sys.stderr)
         elif args.command == "pin":
             commit = pin(args.version, args.image, args.digest)
             print(f"release.py: release commit {commit} (tags v{args.version}, v{args.version.split('.')[0]})",
                   file=sys.stderr)
             print(commit)
         elif args.command == "dists":
-            for path in build_dists(args.version, args.repository, args.out, args.ref):
+            for path in build_dists(args.version, args.repository, args.out, args.ref, isolated=not args.no_isolation):
                 print(f"{sha256(path)}  {path}")
         elif args.command == "notes":
             print(notes(args.version, args.image, args.digest, args.dists, args.repository), end="")
