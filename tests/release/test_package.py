@@ -147,3 +147,19 @@ def test_release_py_fails_with_one_line_and_status_1(tmp_path: Path) -> None:
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "must look like 1.2.3" in result.stderr
+
+
+def test_the_release_notes_name_every_file_with_its_hash_and_the_pins(tmp_path: Path) -> None:
+    import hashlib
+
+    files = {"xctoken-1.2.3-py3-none-any.whl": b"wheel", "xctoken-1.2.3.tar.gz": b"sdist",
+             "xctoken-action-1.2.3-arm64.spdx.json": b"{}"}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    digest = "sha256:" + "cd" * 32
+    text = release.notes("1.2.3", "ghcr.io/xctoken/xctoken-action", digest, tmp_path, "xctoken/xctoken-action")
+    for name, content in files.items():
+        assert f"`{name}`: sha256 `{hashlib.sha256(content).hexdigest()}`" in text
+    assert "pip install xctoken==1.2.3" in text and "uses: xctoken/xctoken-action@v1.2.3" in text
+    assert f"ghcr.io/xctoken/xctoken-action@{digest}" in text
+    assert f"gh attestation verify oci://ghcr.io/xctoken/xctoken-action@{digest}" in text
