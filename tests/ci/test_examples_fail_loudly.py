@@ -118,6 +118,18 @@ def scalars(mapping: object) -> dict[str, str]:
 # ------------------------------------------------------------------------------ YAML pipelines
 
 
+def inherited_env(holders: list[Any], *keys: str) -> dict[str, str]:
+    """The variables a step gets from the mappings around it, outermost first; "a.b" is a nested key."""
+    env: dict[str, str] = {}
+    for holder in holders:
+        for key in keys:
+            value: Any = holder
+            for part in key.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            env.update(scalars(value))
+    return env
+
+
 def gitlab_inputs(documents: list[Any]) -> dict[str, str]:
     spec = documents[0].get("spec", {}) if len(documents) > 1 and isinstance(documents[0], dict) else {}
     return {name: str(opts.get("default", "")) for name, opts in (spec.get("inputs") or {}).items()}
@@ -187,11 +199,7 @@ def yaml_steps(path: Path, text: str, label: str, hint: str | None = None, offse
                 if isinstance(node, dict):
                     ci, env = "circleci", scalars(node.get("environment"))
                 else:
-                    env = {}
-                    for holder in [*ancestors, parent]:
-                        if isinstance(holder, dict):
-                            for name in env_keys + ("environment",):
-                                env.update(scalars(holder.get(name)))
+                    env = inherited_env([*ancestors, parent], *env_keys, "environment")
             elif key in ("script", "before_script", "after_script") and isinstance(node, (str, list)):
                 grand = trail[-2] if len(trail) > 1 else (None, None)
                 if isinstance(grand[1], list):  # an item of a list of steps
@@ -200,21 +208,12 @@ def yaml_steps(path: Path, text: str, label: str, hint: str | None = None, offse
                 else:
                     ci = "gitlab"
                 raw = "\n".join(str(line) for line in node) if isinstance(node, list) else node
-                env = {}
-                for holder in [*ancestors, parent]:
-                    if isinstance(holder, dict):
-                        env.update(scalars(holder.get("variables")))
-                        env.update(scalars(holder.get("env")))
-                        environment = holder.get("environment")
-                        env.update(scalars(environment.get("vars")) if isinstance(environment, dict) else {})
+                env = inherited_env([*ancestors, parent], "variables", "env", "environment.vars")
             elif key in ("command", "commands") and isinstance(node, (str, list)) and \
                     not any(k == "run" for k, _ in trail[:-1]):
                 ci = "buildkite"
                 raw = "\n".join(str(line) for line in node) if isinstance(node, list) else node
-                env = {}
-                for holder in [*ancestors, parent]:
-                    if isinstance(holder, dict):
-                        env.update(scalars(holder.get("env")))
+                env = inherited_env([*ancestors, parent], "env")
             elif key == "content" and isinstance(node, str):
                 ci, raw, env = "bitrise", node, {}
             else:
