@@ -371,11 +371,9 @@ def _read_token_argument(value: str) -> str:
     return stdin.read(64 * 1024 + 1).decode("utf-8", "replace")
 
 
-def _key_configured(args: argparse.Namespace) -> bool:
+def _key_in_environment() -> bool:
     from .settings import ENV_VARIABLES, env_value
 
-    if args.key_path or args.key_dir or args.key_env:
-        return True
     return any(env_value(os.environ, name) for _, name in ENV_VARIABLES["key"])
 
 
@@ -396,7 +394,7 @@ def run_decode(args: argparse.Namespace) -> int:
     # ("kid is a 10-character key ID"), not a configuration error about a key ID never given.
     well_formed_kid = bool(header_kid and KEY_ID_PATTERN.fullmatch(header_kid))
     named_by_flag = bool(args.key_path or args.key_dir or args.key_env)
-    if _key_configured(args) or well_formed_kid:
+    if named_by_flag or well_formed_kid or _key_in_environment():
         from .errors import KeyNotFoundError
         from .settings import resolve_key
 
@@ -476,9 +474,6 @@ def render_report(report: TokenReport, verified: bool, not_verified: str = "no k
     for check in report.checks:
         lines.append(f"  {'ok  ' if check.passed else 'FAIL'}  {check.rule}"
                      + ("" if check.passed else f": {check.detail}"))
-    kid = report.header.get("kid")
-    key_file = f"AuthKey_{kid}.p8" if isinstance(kid, str) and KEY_ID_PATTERN.fullmatch(kid) else "AuthKey_<KEYID>.p8"
-    how = f"--key {key_file}, --key-dir DIR, --key-env NAME or the ASC_* variables"
     if not verified:
         lines.append(f"  note  signature not verified: {not_verified}")
     for name, rules in report.look_alike_failures.items():
@@ -487,6 +482,9 @@ def render_report(report: TokenReport, verified: bool, not_verified: str = "no k
         lines.append("result: " + ("valid" if report.valid else "INVALID"))
     else:
         # Without a key only the shape is checked: "valid" alone would read as "Apple accepts it".
+        kid = report.header.get("kid")
+        key_file = f"AuthKey_{kid if isinstance(kid, str) and KEY_ID_PATTERN.fullmatch(kid) else '<KEYID>'}.p8"
+        how = f"--key {key_file}, --key-dir DIR, --key-env NAME or the ASC_* variables"
         lines.append("result: " + ("valid by Apple's rules, but the signature is NOT verified"
                                    if report.valid else "INVALID (and the signature is not verified)")
                      + f": pass the key to verify it ({how})")

@@ -329,18 +329,10 @@ def _picked_variable(picker: _Picker) -> str | None:
     return picker.sources.get("key")
 
 
-def _exists(path: str) -> bool:
-    # False for any OSError too (os.path.exists swallows them all): a name too long (key text
-    # given as a directory) is then reported by reading it, which says what is wrong.
-    return os.path.exists(path)
-
-
-def _is_file(path: str) -> bool:
-    return os.path.isfile(path)  # as in _exists
-
-
 def _key_in_directory(directory: str, key_id: str | None, origin: str) -> KeyLocation:
-    if _is_file(directory):
+    # os.path.isfile and os.path.exists are False for any OSError too: a name too long (key
+    # text given as a directory) is then reported by reading it, which says what is wrong.
+    if os.path.isfile(directory):
         # A common slip: the key file's own path in the directory variable.
         raise KeyNotFoundError(f"{origin} names a file, not a directory: set it to the directory that holds "
                                "AuthKey_<KEYID>.p8, or put the file's path in ASC_PRIVATE_KEY_PATH (or --key)")
@@ -351,7 +343,7 @@ def _key_in_directory(directory: str, key_id: str | None, origin: str) -> KeyLoc
         safe = stripped if UUID_PATTERN.fullmatch(stripped) else normalize_key_id(stripped)
         path = os.path.join(directory, f"AuthKey_{safe}.p8")
         in_app_purchase = os.path.join(directory, f"SubscriptionKey_{safe}.p8")  # an In-App Purchase key's own name
-        if not _exists(path) and _exists(in_app_purchase):
+        if not os.path.exists(path) and os.path.exists(in_app_purchase):
             path = in_app_purchase
         return KeyLocation("file", origin, path=path)
     candidates = _key_files(directory)
