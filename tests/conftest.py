@@ -6,6 +6,7 @@ Keys are generated at test time; no real (or fake) key is ever committed.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -154,6 +156,15 @@ def copy_checkout(target: Path, edit: Callable[[Path], None] | None = None, mess
     for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], [*GIT_AS_TESTS, "commit", "-qm", message]):
         subprocess.run(argv, cwd=target, check=True, capture_output=True)
     return target
+
+
+def load_release_script(root: Path = ROOT) -> ModuleType:
+    """scripts/release.py of ``root`` as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("xctoken_release_script", root / "scripts" / "release.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def clean_env(**extra: str) -> dict[str, str]:

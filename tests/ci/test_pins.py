@@ -11,13 +11,11 @@ that no pattern can see (a bare ``xctoken-action:1``, a ``git+https://`` install
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load_release_script
 
 import xctoken
 
@@ -34,15 +32,7 @@ UNPINNED = {
 }
 
 
-def load_release() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("xctoken_release_script", ROOT / "scripts" / "release.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-RELEASE = load_release()
+RELEASE = load_release_script()
 
 
 def files_in_scope() -> list[Path]:
@@ -63,16 +53,13 @@ def test_the_scope_is_covered_by_the_releases_bump() -> None:
 
 
 def test_every_pin_names_this_release() -> None:
+    # What `release.py check` refuses a release for, over every file it bumps (README and docs too).
     version = xctoken.__version__
-    stale, seen = [], set()
-    for path in files_in_scope():
-        text = path.read_text(errors="replace")
-        for pattern, wanted in RELEASE.PINS:
-            for match in pattern.finditer(text):
-                seen.add(match.group(1))
-                if match.group(2) != wanted(version):
-                    stale.append(f"{where(path, text, match.start())}: {match.group(0)} (want {wanted(version)})")
-    assert stale == [], f"pins that are not xctoken {version}:\n" + "\n".join(stale)
+    stale = RELEASE.stale_pins(version)
+    assert stale == [], (f"pins that are not xctoken {version} (python3 scripts/release.py bump --version "
+                         f"{version}):\n" + "\n".join(stale))
+    seen = {match.group(1) for path in files_in_scope() for pattern, _ in RELEASE.PINS
+            for match in pattern.finditer(path.read_text(errors="replace"))}
     # The three forms users copy most are there at all (a pattern that matched nothing proves nothing).
     assert {"xctoken==", "xctoken-action:", "xctoken-action@v"} <= seen, seen
 

@@ -20,7 +20,6 @@ stand-in>`; everything else is the Dockerfile users get.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import re
@@ -33,14 +32,13 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from action.docker_runner import STANDIN_BASE
 from action.runner_protocol import verify_with_openssl
 from action.test_workflow import ACT, LEAK_PATTERNS, RUNNER_IMAGE, act_lock  # noqa: F401 - act_lock: a fixture
 from ci.helpers import verify
-from conftest import GIT_AS_TESTS, ISSUER_ID, ROOT, TestKey, clean_env, copy_checkout
+from conftest import GIT_AS_TESTS, ISSUER_ID, ROOT, TestKey, clean_env, copy_checkout, load_release_script
 from cryptography.hazmat.primitives import serialization
 
 from .rehearsal import package_index, registry
@@ -116,21 +114,13 @@ def remove_local_image(image: str, digest: str) -> None:
                     f"{image}:candidate-{VERSION}", f"{image}@{digest}"], capture_output=True)
 
 
-def release_script(source: Path = ROOT) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("release_script", source / "scripts" / "release.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def host_platform(source: Path) -> str:
-    return release_script(source).host_platform()  # type: ignore[no-any-return]
+    return load_release_script(source).host_platform()  # type: ignore[no-any-return]
 
 
 def multi_platform_builder() -> bool:
     """What release.py decides on: buildx with a builder that is not the `docker` driver."""
-    return release_script().has_buildx()  # type: ignore[no-any-return]
+    return load_release_script().has_buildx()  # type: ignore[no-any-return]
 
 
 def skopeo_inspect(reference: str, *extra: str) -> dict[str, object]:
