@@ -1,9 +1,10 @@
 """portable/bootstrap.py, the portable action's setup, run the way the action runs it (outside act).
 
-The fast way: a venv without pip (no ensurepip), filled by the runner's own pip
-(``pip --python``) with the hash-checked lock; the fallback to ensurepip when the
-runner's Python has no pip, said in the log; reuse by a second use in the job.
-tests/action/test_workflow.py runs the whole action under act.
+A venv without pip (no ensurepip), filled directly (tests/action/test_portable_direct_install.py)
+or, where pip is configured beyond what that knows, by the runner's own pip (``pip --python``)
+with the hash-checked lock; the fallback to ensurepip when the runner's Python has no pip, said
+in the log; reuse by a second use in the job. tests/action/test_workflow.py runs the whole
+action under act.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import subprocess
 import sys
 import venv
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -30,11 +32,20 @@ def load_bootstrap() -> ModuleType:
     return module
 
 
-def run_bootstrap(python: str, runner_temp: Path) -> subprocess.CompletedProcess[str]:
-    # This machine's pip settings (index, CA bundle) stay: pip needs them as on a runner.
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "INPUT_"))},
+def run_bootstrap(python: str, runner_temp: Path,
+                  pip_settings: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """bootstrap.py as the action runs it. By default this machine's pip settings (index, CA
+    bundle) stay, as on a runner; `pip_settings` replaces every PIP_* variable."""
+    dropped = ("GITHUB_", "RUNNER_", "INPUT_", *(("PIP_",) if pip_settings is not None else ()))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(dropped)}, **(pip_settings or {}),
            "RUNNER_TEMP": str(runner_temp), "INPUT_PRIVATE-KEY": "not-for-pip"}
     return subprocess.run([python, "-I", str(BOOTSTRAP)], capture_output=True, text=True, env=env, timeout=600)
+
+
+def not_like_pip(bootstrap: ModuleType) -> Callable[[Path, Path], str]:
+    def refuse(directory: Path, python: Path) -> str:
+        raise bootstrap.NotLikePip("a reason")
+    return refuse
 
 
 def venv_has(python: str, module: str) -> bool:
@@ -51,9 +62,12 @@ def check_venv(stdout: str, runner_temp: Path) -> str:
 
 @pytest.mark.slow
 def test_the_venv_is_made_without_ensurepip_and_filled_by_the_runner_s_pip(tmp_path: Path) -> None:
-    result = run_bootstrap(sys.executable, tmp_path)
+    # This machine's pip settings, and one the direct install leaves to pip (changing nothing here).
+    machine = {name: value for name, value in os.environ.items() if name.startswith("PIP_")}
+    result = run_bootstrap(sys.executable, tmp_path, {**machine, "PIP_TRUSTED_HOST": "localhost"})
     assert result.returncode == 0, result.stderr[-3000:]
     python = check_venv(result.stdout, tmp_path)
+    assert "xctoken: pip installs the lock (pip is configured with " in result.stderr
     assert "(without pip), runner's pip" in result.stderr
     assert "ensurepip" not in result.stderr
     assert not venv_has(python, "pip")  # no pip was copied into the venv
@@ -83,6 +97,7 @@ def test_a_failing_runner_pip_is_retried_with_the_venv_s_own(tmp_path: Path, mon
     calls: list[list[str]] = []
     made: list[bool] = []
     monkeypatch.setattr(bootstrap, "runner_pip_version", lambda: (24, 0))
+    monkeypatch.setattr(bootstrap, "install_directly", not_like_pip(bootstrap))
     monkeypatch.setattr(bootstrap, "create", lambda directory, with_pip: made.append(with_pip))
     monkeypatch.setattr(bootstrap, "run_pip", lambda argv: calls.append(argv) or (1 if len(calls) == 1 else 0))
     code, how = bootstrap.install(tmp_path / "v", tmp_path / "v" / "bin" / "python")

@@ -1,0 +1,321 @@
+"""portable/bootstrap.py's direct install: the locked wheels fetched, checked and unpacked without pip.
+
+What it must hold to: the same files pip would write, only wheels whose bytes hash to the
+lock's hashes, and pip (with a reason in the log) for anything it cannot promise that for.
+Indexes used: pypiserver (a real index implementation, HTML pages) and a small JSON index
+(PEP 691) served here, both on loopback, with the wheels pip downloads for the lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from release.rehearsal import package_index
+
+from action.test_portable_bootstrap import check_venv, load_bootstrap, run_bootstrap
+
+LOCK = ROOT / "requirements" / "runtime.txt"
+PIP_WRITES = {"INSTALLER", "RECORD", "REQUESTED", "direct_url.json"}  # an installer's own notes
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The lock's wheels for this interpreter, as pip picks them (with this machine's pip settings)."""
+    directory = tmp_path_factory.mktemp("wheels")
+    result = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary",
+                             ":all:", "--require-hashes", "-r", str(LOCK), "-d", str(directory)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return directory
+
+
+def index_env(index: str) -> dict[str, str]:
+    """Only this index, no pip configuration file: what a hosted runner's pip sees, pointed here."""
+    return {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": index}
+
+
+def bootstrap_with(runner_temp: Path, settings: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run_bootstrap(sys.executable, runner_temp, settings)  # only these PIP_* variables
+
+
+def site_packages(python: str) -> Path:
+    probe = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    return Path(subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True, check=True).stdout.strip())
+
+
+def tree(directory: Path) -> dict[str, str]:
+    """Every file an install wrote but its own notes and bytecode: path -> sha256."""
+    return {path.relative_to(directory).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in directory.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts and path.name not in PIP_WRITES}
+
+
+@contextmanager
+def json_index(wheels: Path, serve: dict[str, bytes] | None = None,
+               requires_python: str = "") -> Iterator[str]:
+    """A PEP 691 index of `wheels` on loopback. `serve` swaps a file's bytes (its listed hash stays)."""
+    files = {path.name: path.read_bytes() for path in wheels.iterdir()}
+
+    class Index(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            parts = self.path.strip("/").split("/")
+            if parts[0] == "simple" and len(parts) == 2:
+                listed = [{"filename": name, "url": f"/files/{name}", "hashes": {"sha256": hashlib.sha256(data)
+                           .hexdigest()}, "requires-python": requires_python or None}
+                          for name, data in files.items() if name.split("-")[0].replace("_", "-").lower()
+                          == parts[1].replace("_", "-")]
+                body, kind = json.dumps({"meta": {"api-version": "1.0"}, "name": parts[1], "files": listed}).encode(), \
+                    "application/vnd.pypi.simple.v1+json"
+            elif parts[0] == "files" and parts[1] in files:
+                body, kind = (serve or {}).get(parts[1], files[parts[1]]), "application/octet-stream"
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Index)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_from_a_real_index_it_writes_the_very_files_pip_writes(wheels: Path, tmp_path: Path) -> None:
+    (tmp_path / "index").mkdir()
+    with package_index(tmp_path / "index") as index:
+        for wheel in wheels.iterdir():
+            (tmp_path / "index" / "packages" / wheel.name).write_bytes(wheel.read_bytes())
+        direct = bootstrap_with(tmp_path / "direct", index_env(f"{index}/simple/"))
+    assert direct.returncode == 0, direct.stderr[-3000:]
+    assert "6 locked wheels" in direct.stderr and "fetched, hash-checked and unpacked" in direct.stderr
+    assert "pip installs" not in direct.stderr
+    python = check_venv(direct.stdout, tmp_path / "direct")
+    # pip, from the same wheels (find-links, no index: settings the direct install leaves to pip).
+    by_pip = bootstrap_with(tmp_path / "pip", {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
+                                               "PIP_FIND_LINKS": str(wheels)})
+    assert by_pip.returncode == 0, by_pip.stderr[-3000:]
+    assert "pip installs the lock (pip is configured with find-links, no-index)" in by_pip.stderr
+    written, expected = tree(site_packages(python)), tree(site_packages(check_venv(by_pip.stdout, tmp_path / "pip")))
+    assert written == expected and len(written) > 100
+    installer = {path.read_text() for path in site_packages(python).glob("*.dist-info/INSTALLER")}
+    assert installer == {"xctoken-portable\n"}
+
+
+@pytest.mark.slow
+def test_from_a_json_index_it_installs_and_mints(wheels: Path, tmp_path: Path) -> None:
+    with json_index(wheels) as index:
+        result = bootstrap_with(tmp_path, index_env(index))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "fetched, hash-checked and unpacked" in result.stderr
+    python = check_venv(result.stdout, tmp_path)
+    probe = ("from cryptography.hazmat.primitives.asymmetric import ec; import jwt; "
+             "key = ec.generate_private_key(ec.SECP256R1()); "
+             "print(jwt.decode(jwt.encode({'a': 1}, key, 'ES256'), key.public_key(), ['ES256'])['a'])")
+    assert subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True).stdout == "1\n"
+
+
+@pytest.mark.slow
+def test_bytes_that_are_not_the_lock_s_are_never_installed(wheels: Path, tmp_path: Path) -> None:
+    # The index lists the locked wheel's hash but serves other bytes (a valid zip, too).
+    pyjwt = next(path.name for path in wheels.iterdir() if path.name.startswith("pyjwt-"))
+    forged = io.BytesIO()
+    with zipfile.ZipFile(forged, "w") as archive:
+        archive.writestr("jwt/__init__.py", "raise SystemExit('forged')\n")
+    with json_index(wheels, serve={pyjwt: forged.getvalue()}) as index:
+        result = bootstrap_with(tmp_path, index_env(index))
+    # The direct install refuses, pip gets the same bytes and refuses too: nothing is ready.
+    assert f"pip installs the lock ({pyjwt} as downloaded does not match the lock's hashes)" in result.stderr
+    assert result.returncode == 1 and "THESE PACKAGES DO NOT MATCH THE HASHES" in result.stderr
+    assert "::error title=xctoken::pip could not install requirements/runtime.txt" in result.stderr
+    assert not list(tmp_path.glob("xctoken-venv-*/.xctoken-ready"))
+
+
+@pytest.mark.slow
+def test_a_wheel_this_python_is_too_old_for_is_not_installed(wheels: Path, tmp_path: Path) -> None:
+    with json_index(wheels, requires_python=">=99") as index:
+        result = bootstrap_with(tmp_path, index_env(index))
+    assert "the index lists no wheel of" in result.stderr and "in the lock for this Python" in result.stderr
+    assert result.returncode == 1  # and pip, reading the same Requires-Python, finds none either
+
+
+# --- the parts, one by one ------------------------------------------------------------------------
+
+
+def test_the_lock_reads_as_pins_with_hashes() -> None:
+    bootstrap = load_bootstrap()
+    pins = bootstrap.read_lock(LOCK.read_text())
+    assert {pin.name for pin in pins} == {"actions-toolkit", "cffi", "cryptography", "pycparser", "pyjwt",
+                                          "typing-extensions"}
+    assert all(pin.hashes and all(len(digest) == 64 for digest in pin.hashes) for pin in pins)
+
+
+@pytest.mark.parametrize(("lock", "reason"), [
+    ("pyjwt==2.15.1 ; python_version < '3.12' \\\n    --hash=sha256:" + "a" * 64, "line 1"),
+    ("pyjwt==2.15.1\n", "has no sha256 hash"),
+    ("pyjwt>=2\n    --hash=sha256:" + "a" * 64, "line 1"),
+    ("--index-url https://example.invalid/simple\npyjwt==2.15.1 \\\n    --hash=sha256:" + "a" * 64, "line 1"),
+])
+def test_a_lock_the_direct_install_cannot_read_goes_to_pip(lock: str, reason: str) -> None:
+    bootstrap = load_bootstrap()
+    with pytest.raises(bootstrap.NotLikePip, match=reason):
+        bootstrap.read_lock(lock)
+
+
+@pytest.mark.parametrize(("settings", "steering"), [
+    ({"PIP_EXTRA_INDEX_URL": "https://mirror.invalid/simple"}, "extra-index-url"),
+    ({"PIP_PROXY": "http://proxy.invalid:3128"}, "proxy"),
+    ({"PIP_TRUSTED_HOST": "mirror.invalid"}, "trusted-host"),
+    ({"PIP_CONSTRAINT": "/etc/constraints.txt"}, "constraint"),
+    ({"PIP_ISOLATED_MODE": "1"}, "isolated-mode"),
+])
+def test_pip_settings_that_change_what_is_installed_go_to_pip(settings: dict[str, str], steering: str) -> None:
+    bootstrap = load_bootstrap()
+    with pytest.raises(bootstrap.NotLikePip, match=f"pip is configured with {steering}"):
+        bootstrap.index_and_tls(bootstrap.pip_settings({"PIP_CONFIG_FILE": os.devnull, **settings}))
+
+
+def test_pip_s_config_files_are_read_and_the_last_one_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bootstrap = load_bootstrap()
+    named = tmp_path / "pip.conf"
+    named.write_text("[global]\nindex-url = https://first.invalid/simple\ntimeout = 42\n"
+                     "[install]\nindex_url = https://mirror.invalid/pypi/simple/\n[freeze]\nfind-links = x\n")
+    from pip._internal.utils import appdirs
+
+    # Away from this machine's own pip configuration: site, user and venv files.
+    monkeypatch.setattr(appdirs, "site_config_dirs", lambda app: [str(tmp_path / "no-global")])
+    monkeypatch.setattr(appdirs, "user_config_dir", lambda app: str(tmp_path / "no-user"))
+    monkeypatch.setattr(bootstrap.sys, "prefix", str(tmp_path / "no-site"))
+    settings = bootstrap.pip_settings({"PIP_CONFIG_FILE": str(named)})
+    index, _, timeout = bootstrap.index_and_tls(settings)
+    assert index == "https://mirror.invalid/pypi/simple/" and timeout == 42  # [freeze] is not pip install's
+    # PIP_* variables override the files, as in pip.
+    assert bootstrap.pip_settings({"PIP_CONFIG_FILE": str(named), "PIP_TIMEOUT": "7"})["timeout"] == "7"
+    # PIP_CONFIG_FILE=os.devnull: no file at all.
+    assert bootstrap.pip_config_files({"PIP_CONFIG_FILE": os.devnull}) == []
+
+
+@pytest.mark.parametrize("index", ["http://mirror.invalid/simple", "https://user:secret@mirror.invalid/simple",
+                                   "https://a.invalid/simple https://b.invalid/simple", "file:///srv/simple"])
+def test_an_index_pip_would_treat_differently_goes_to_pip(index: str) -> None:
+    bootstrap = load_bootstrap()
+    with pytest.raises(bootstrap.NotLikePip, match="not one https URL without credentials") as refused:
+        bootstrap.index_and_tls({"index-url": index})
+    assert "secret" not in str(refused.value)
+
+
+def test_the_default_index_is_the_runner_pip_s_own() -> None:
+    from pip._internal.models.index import PyPI
+
+    bootstrap = load_bootstrap()
+    assert bootstrap.index_and_tls({})[0] == PyPI.simple_url.rstrip("/") + "/"
+
+
+def ranked(*tags: str) -> dict[object, int]:
+    from pip._vendor.packaging.tags import parse_tag
+
+    return {tag: rank for rank, text in enumerate(tags) for tag in parse_tag(text)}
+
+
+def test_the_wheel_chosen_is_the_locked_one_with_this_python_s_best_tag() -> None:
+    bootstrap = load_bootstrap()
+    pin = bootstrap.Pin("cryptography", "50.0.2", frozenset({"1" * 64, "2" * 64, "3" * 64}))
+    files = [
+        ("cryptography-50.0.2-cp311-abi3-manylinux_2_28_x86_64.whl", "u28", "1" * 64, ""),
+        ("cryptography-50.0.2-cp311-abi3-manylinux_2_34_x86_64.whl", "u34", "2" * 64, ""),
+        ("cryptography-50.0.2-cp311-abi3-manylinux_2_34_x86_64.whl", "unlocked", "9" * 64, ""),  # not in the lock
+        ("cryptography-50.0.2-cp311-abi3-win_amd64.whl", "uwin", "3" * 64, ""),
+        ("cryptography-50.0.2.tar.gz", "usdist", "3" * 64, ""),
+    ]
+    ranks = ranked("cp311-abi3-manylinux_2_34_x86_64", "cp311-abi3-manylinux_2_28_x86_64")
+    assert bootstrap.choose(pin, files, ranks) == (files[1][0], "u34")
+    # Requires-Python that this interpreter does not meet takes a file out.
+    files[1] = (*files[1][:3], ">=99")
+    assert bootstrap.choose(pin, files, ranks)[1] == "u28"
+    with pytest.raises(bootstrap.NotLikePip, match="lists no wheel of cryptography 50.0.2"):
+        bootstrap.choose(pin, files, ranked("cp311-abi3-macosx_11_0_arm64"))
+    # A file named as another project, even with a locked hash, is not this pin's.
+    other = [("pyjwt-2.15.1-py3-none-any.whl", "x", "1" * 64, "")]
+    with pytest.raises(bootstrap.NotLikePip):
+        bootstrap.choose(pin, other, ranked("py3-none-any"))
+
+
+def wheel_bytes(files: dict[str, str], root_is_purelib: bool = True) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("demo-1.0.dist-info/WHEEL", f"Wheel-Version: 1.0\nRoot-Is-Purelib: "
+                                                      f"{str(root_is_purelib).lower()}\n")
+        archive.writestr("demo-1.0.dist-info/RECORD", "")
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("../escape.py", "a path outside the venv"),
+    ("/etc/escape.py", "a path outside the venv"),
+    ("C:/escape.py", "a path outside the venv"),
+    ("demo\\..\\..\\escape.py", "a path outside the venv"),
+    ("demo-1.0.data/scripts/demo", "installs scripts files"),
+    ("demo-1.0.data/headers/demo.h", "installs headers files"),
+])
+def test_a_wheel_that_would_write_outside_site_packages_writes_nothing(tmp_path: Path, name: str,
+                                                                       reason: str) -> None:
+    bootstrap = load_bootstrap()
+    pin = bootstrap.Pin("demo", "1.0", frozenset())
+    wheel = bootstrap.Wheel(pin, "demo-1.0-py3-none-any.whl", wheel_bytes({"demo/__init__.py": "", name: "x"}))
+    with pytest.raises(bootstrap.NotLikePip, match=reason):
+        bootstrap.unpack(wheel, str(tmp_path / "pure"), str(tmp_path / "plat"))
+    assert not list(tmp_path.rglob("*"))  # every path is checked before the first is written
+
+
+def test_a_wheel_is_spread_as_the_format_says(tmp_path: Path) -> None:
+    bootstrap = load_bootstrap()
+    wheel = bootstrap.Wheel(bootstrap.Pin("demo", "1.0", frozenset()), "demo-1.0-cp311-cp311-linux_x86_64.whl",
+                            wheel_bytes({"demo/__init__.py": "A = 1\n", "demo-1.0.data/purelib/pure.py": "B = 2\n"},
+                                        root_is_purelib=False))
+    bootstrap.unpack(wheel, str(tmp_path / "pure"), str(tmp_path / "plat"))
+    assert (tmp_path / "plat" / "demo" / "__init__.py").read_text() == "A = 1\n"
+    assert (tmp_path / "pure" / "pure.py").read_text() == "B = 2\n"
+    record = tmp_path / "plat" / "demo-1.0.dist-info"
+    assert (record / "INSTALLER").read_text() == "xctoken-portable\n"
+    assert (record / "RECORD").read_text() == "demo-1.0.dist-info/INSTALLER,,\n"
+
+
+def test_a_failed_direct_install_says_only_what_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    bootstrap = load_bootstrap()
+
+    def refuse(directory: Path, python: Path) -> str:
+        raise OSError("https://token-in-the-path.invalid/SECRET/simple/pyjwt/ refused")
+
+    monkeypatch.setattr(bootstrap, "runner_pip_version", lambda: (24, 0))
+    monkeypatch.setattr(bootstrap, "install_directly", refuse)
+    monkeypatch.setattr(bootstrap, "create", lambda directory, with_pip: None)
+    monkeypatch.setattr(bootstrap, "run_pip", lambda argv: 0)
+    assert bootstrap.install(tmp_path / "v", tmp_path / "v" / "bin" / "python")[0] == 0
+    said = capsys.readouterr().err
+    assert "pip installs the lock (the direct install failed: OSError)" in said and "SECRET" not in said
