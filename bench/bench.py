@@ -639,8 +639,10 @@ ACT_VARIANTS = {
     "portable action twice": "portable-twice",
 }
 _STEP_DONE = re.compile(r"✅  Success - Main (.+?) \[(\d+(?:\.\d+)?)(µs|ms|s)\]", re.S)
-_PORTABLE_SETUP = re.compile(r"dependencies ready: venv (\d+\.\d+) s \(without pip\), runner's pip [\d.]+ "
-                             r"installing into it (\d+\.\d+) s")
+# Its own account of its setup: the direct install ("... unpacked in S s", from the venv's
+# start), or pip's ("installing into it S s", after the venv). Either way: venv, then install.
+_PORTABLE_SETUP = re.compile(r"dependencies ready: venv (\d+\.\d+) s \(without pip\), (?:\d+ locked wheels .*? "
+                             r"unpacked in (\d+\.\d+) s|runner's pip [\d.]+ installing into it (\d+\.\d+) s)")
 
 
 def runner_image() -> str:
@@ -745,7 +747,8 @@ class ActionFigures:
     tokens: dict[str, str]  # variant -> its last token (verified)
     steps: dict[str, dict[str, list[float]]]  # variant -> step -> seconds, per round
     portable_venv: list[float] = field(default_factory=list)
-    portable_pip: list[float] = field(default_factory=list)
+    portable_install: list[float] = field(default_factory=list)  # the lock into the venv
+    portable_direct: int = 0  # how many of those were the direct install (the rest: pip)
     wheels: dict[str, int] = field(default_factory=dict)  # what the portable action downloads
     act_version: str = "act"
 
@@ -835,7 +838,8 @@ def action_figures(workspace: Workspace, rounds: int, base_image: str | None = N
     steps: dict[str, dict[str, list[float]]] = {variant: {} for variant in variants}
     tokens: dict[str, str] = {}
     venv_times: list[float] = []
-    pip_times: list[float] = []
+    install_times: list[float] = []
+    direct = 0
     # ignore_cleanup_errors: the job containers write into the bound copy as root
     with tempfile.TemporaryDirectory(prefix="xctoken-bench-act-", ignore_cleanup_errors=True) as tmp:
         repository = act_repository(Path(tmp) / "repo", build_arg)
@@ -866,13 +870,18 @@ def action_figures(workspace: Workspace, rounds: int, base_image: str | None = N
                     if variant == "portable action":
                         setup = _PORTABLE_SETUP.search(log)
                         if setup:
-                            venv_times.append(float(setup.group(1)))
-                            pip_times.append(float(setup.group(2)))
+                            venv = float(setup.group(1))
+                            venv_times.append(venv)
+                            if setup.group(2):  # counted from the venv's start, with the fetches beside it
+                                direct += 1
+                                install_times.append(float(setup.group(2)) - venv)
+                            else:
+                                install_times.append(float(setup.group(3)))
         finally:
             runner.cleanup()
             docker("rmi", "--force", PREBUILT_TAG)
     version = subprocess.run([str(ACT), "--version"], capture_output=True, text=True).stdout.strip() or "act"
-    return ActionFigures(image, note, jobs, tokens, steps, venv_times, pip_times, act_version=version)
+    return ActionFigures(image, note, jobs, tokens, steps, venv_times, install_times, direct, act_version=version)
 
 
 def paired_difference(ours: Series, theirs: Series, name: str) -> Series:
@@ -901,10 +910,12 @@ def action_rows(figures: ActionFigures) -> tuple[list[Row], list[Series], list[s
     for variant, named in figures.steps.items():
         parts = [f"{name} {statistics.median(values):.2f} s" for name, values in named.items()]
         notes.append(f"act's step times, {variant} (medians): " + "; ".join(parts))
-    if figures.portable_pip:
-        venv_s, pip_s = statistics.median(figures.portable_venv), statistics.median(figures.portable_pip)
+    if figures.portable_install:
+        venv_s, install_s = statistics.median(figures.portable_venv), statistics.median(figures.portable_install)
+        how = (f"the direct install {figures.portable_direct} of {len(figures.portable_install)} times, "
+               "the runner's pip the others" if figures.portable_direct else "the runner's pip every time")
         notes.append(f"portable action's setup (its own log, medians): venv {venv_s:.2f} s without pip, "
-                     f"the runner's pip installing the lock {pip_s:.2f} s")
+                     f"the lock installed in {install_s:.2f} s more ({how})")
     if figures.wheels:
         shown = ", ".join(f"{name.split('-')[0]} {size / 1e6:.2f} MB" for name, size in figures.wheels.items())
         notes.append(f"wheels the portable action downloads here: {sum(figures.wheels.values()) / 1e6:.1f} MB "

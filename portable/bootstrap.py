@@ -88,21 +88,15 @@ def pip_install(pip: list[str]) -> list[str]:
 
 def runner_pip_version() -> tuple[int, ...] | None:
     """The version of the pip this Python has (its own, not a venv's), or None without one."""
-    import importlib.util
-
-    if importlib.util.find_spec("pip") is None:
-        return None
-    from importlib import metadata
-
     try:
-        version = metadata.version("pip")
-    except metadata.PackageNotFoundError:
+        import pip  # its __init__ only names the version (importlib.metadata would cost 10 ms)
+    except ImportError:
         return None
     parts = []
-    for part in version.split(".")[:2]:
+    for part in str(getattr(pip, "__version__", "")).split(".")[:2]:
         digits = "".join(c for c in part if c.isdigit())
         parts.append(int(digits or 0))
-    return tuple(parts)
+    return tuple(parts) if parts and parts[0] else None
 
 
 def quiet_env() -> dict[str, str]:
@@ -375,14 +369,24 @@ def install_directly(directory: Path, python: Path) -> str:
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))  # type: ignore[arg-type]
     ranks = {tag: rank for rank, tag in enumerate(tags.sys_tags())}  # this interpreter's, best first
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(pins)) as pool:
-        downloads = [pool.submit(fetch, opener, index, pin, ranks, timeout) for pin in pins]
+    made = started
+
+    def make_venv() -> tuple[str, str]:
+        nonlocal made
         create(directory, with_pip=False)
         made = time.monotonic()
-        purelib, platlib = venv_site_packages(python)
-        wheels = [download.result() for download in downloads]
-    for wheel in wheels:
-        unpack(wheel, purelib, platlib)
+        return venv_site_packages(python)
+
+    def fetch_and_unpack(pin: Pin) -> Wheel:
+        wheel = fetch(opener, index, pin, ranks, timeout)
+        unpack(wheel, *layout.result())  # each wheel unpacked as it arrives, into the new venv
+        return wheel
+
+    # The venv first (a worker of its own), so no fetch can wait for a job that never starts.
+    with ThreadPoolExecutor(max_workers=len(pins) + 1) as pool:
+        layout = pool.submit(make_venv)
+        jobs = [pool.submit(fetch_and_unpack, pin) for pin in pins]
+        wheels = [job.result() for job in jobs]
     size = sum(len(wheel.data) for wheel in wheels) / 1e6
     return (f"venv {made - started:.2f} s (without pip), {len(wheels)} locked wheels ({size:.1f} MB) "
             f"fetched, hash-checked and unpacked in {time.monotonic() - started:.2f} s")

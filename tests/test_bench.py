@@ -244,4 +244,4 @@ def test_every_action_variant_under_act_makes_a_valid_token(require_docker: None
     assert {row.status for row in rows[2:]} == {"info"}
     # act's own step times and the portable action's own account of its setup were found in the logs
     assert any(name.endswith("./portable") for name in figures.steps["portable action"])
-    assert figures.portable_pip and figures.portable_venv
+    assert figures.portable_install and figures.portable_venv
