@@ -13,20 +13,24 @@ Made fast, because every iOS job pays for it before its first token:
 
 - The venv is created without pip (``venv --without-pip``: about 0.05 s), never with
   the 2 to 4 s ``ensurepip`` spends copying a pip into every new venv.
-- The wheels are fetched and unpacked here (about 0.3 s), not by pip (1 to 1.5 s,
+- The wheels are fetched and unpacked here (about 0.25 s), not by pip (1 to 1.5 s,
   most of it pip starting twice for ``--python`` and weighing every file the index
-  lists). It is what pip does for a lock like ours, no more: every requirement is
+  lists). It does what pip does for a lock like ours, no more: every requirement is
   ``name==version`` with sha256 hashes, so choosing a wheel is picking, among the
-  files whose hash the lock lists, the one with the best tag for this interpreter
-  (pip's own ``packaging``, vendored in the runner's pip, ranks the tags); the bytes
-  are checked against the lock's hashes before anything is written, and a wheel is
-  unpacked as the wheel format says (no scripts are needed in a private venv).
+  files whose listed hash the lock has, the one pip would (its name from the URL, as
+  pip reads it; Requires-Python met; not yanked first; then the best tag for this
+  interpreter, ranked by pip's own ``packaging``, vendored in the runner's pip). The
+  bytes must hash to what the page listed for that file, the wheel's own WHEEL file
+  must name a tag this interpreter takes, every path is checked before one is written,
+  and it is unpacked as the wheel format says (no scripts: a private venv needs none).
+  The result is the files pip writes, byte for byte and mode for mode (a test holds it).
 - Anything this does not know to be the same as pip (pip configured with other
-  indexes, find-links, a proxy, credentials; an index that lists no hashes; a lock
-  line with a marker; any failure at all) hands the install to the runner's pip
-  (``pip --python VENV``, pip 22.3 or later) with the same guarantees
-  (``--require-hashes --only-binary :all: --no-deps``), and the log says why. Only
-  when the runner's Python has no such pip is the venv made with ``ensurepip``.
+  indexes, find-links, a proxy setting, credentials; an index that lists no hashes;
+  a URL that is not https; a lock line with a marker; any failure at all) hands the
+  install to the runner's pip (``pip --python VENV``, pip 22.3 or later) with the
+  same guarantees (``--require-hashes --only-binary :all: --no-deps``), and the log
+  says why. Only when the runner's Python has no such pip is the venv made with
+  ``ensurepip``.
 - Byte-compiling is left to the first import: a token imports a tenth of the files.
 """
 
@@ -42,6 +46,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from http.client import HTTPMessage
+    from typing import IO
+
     from pip._vendor.packaging.tags import Tag
 
 ACTION_ROOT = Path(__file__).resolve().parent.parent
@@ -109,9 +116,14 @@ def run_pip(argv: list[str]) -> int:
 
 
 def create(directory: Path, with_pip: bool) -> None:
+    if with_pip:
+        # ensurepip runs in a child of its own: given the environment without the step's inputs.
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(directory)], env=quiet_env(), check=True,
+                       stdout=sys.stderr)
+        return
     import venv
 
-    venv.EnvBuilder(with_pip=with_pip, clear=True).create(directory)
+    venv.EnvBuilder(with_pip=False, clear=True).create(directory)
 
 
 # --- installing directly: the lock, the index, the wheels ---------------------------------------
@@ -127,14 +139,25 @@ class Pin(NamedTuple):
     hashes: frozenset[str]  # sha256, hex
 
 
+class IndexFile(NamedTuple):
+    """A file a project's index page lists, as pip reads it."""
+
+    filename: str           # the last segment of the URL's path (what pip takes tags from)
+    url: str
+    sha256: str             # as the page lists it, "" when it lists none
+    requires_python: str
+    yanked: bool
+
+
 class Wheel(NamedTuple):
     pin: Pin
     filename: str
-    data: bytes             # checked against pin.hashes
+    data: bytes             # its sha256 is the page's for this file, and one of the lock's
 
 
 _REQUIREMENT = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!-]+)")
 _HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
+_UNSAFE_IN_PATH = re.compile(r'[\x00-\x1f\x7f:\\<>"|?*]')  # what no wheel needs, and Windows reads as special
 
 
 def normalize(name: str) -> str:
@@ -161,175 +184,235 @@ def read_lock(text: str) -> list[Pin]:
 
 
 def pip_config_files(environ: dict[str, str]) -> list[str]:
-    """The files `pip install` reads its settings from, in pip's order (later ones win)."""
+    """The files `pip --python VENV install` reads its settings from, lowest priority first.
+
+    pip's order: global, user, then PIP_CONFIG_FILE. Not the site file (``sys.prefix``):
+    ``pip --python`` runs under the new venv's prefix, where there is none.
+    """
     from pip._internal.utils import appdirs  # the runner's pip: its own idea of where they are
 
     named = environ.get("PIP_CONFIG_FILE")
     if named == os.devnull:  # pip's way of reading no file at all
         return []
     basename = "pip.ini" if os.name == "nt" else "pip.conf"
-    files = [named] if named else []
-    files += [os.path.join(path, basename) for path in appdirs.site_config_dirs("pip")]
+    files = [os.path.join(path, basename) for path in appdirs.site_config_dirs("pip")]
     if not (named and os.path.exists(named)):  # a PIP_CONFIG_FILE that exists replaces the user's files
         files.append(os.path.join(os.path.expanduser("~"), "pip" if os.name == "nt" else ".pip", basename))
         files.append(os.path.join(appdirs.user_config_dir("pip"), basename))
-    files.append(os.path.join(sys.prefix, basename))
+    if named:
+        files.append(named)
     return files
 
 
 def pip_settings(environ: dict[str, str]) -> dict[str, str]:
-    """pip's settings for `pip install`, from its config files and PIP_* variables (dashes, lower case)."""
-    import configparser
+    """pip's settings for `pip install` (names with dashes, lower case), applied in pip's order.
 
-    settings: dict[str, str] = {}
+    Every file's [global], then every file's [install], then PIP_* variables; empty values
+    are skipped, as pip skips them.
+    """
+    import configparser
+    import locale
+
+    sections: dict[str, dict[str, str]] = {section: {} for section in PIP_SECTIONS}
     for path in pip_config_files(environ):
         if not os.path.isfile(path):
             continue
         parser = configparser.RawConfigParser()
         try:
-            parser.read(path, encoding="utf-8")
+            parser.read(path, encoding=locale.getpreferredencoding(False))  # as pip reads it
         except (configparser.Error, UnicodeDecodeError) as error:
             raise NotLikePip(f"pip's configuration {path} could not be read ({type(error).__name__})") from None
-        for section in PIP_SECTIONS:
+        for section, values in sections.items():
             if parser.has_section(section):
-                settings.update((key.replace("_", "-").lower(), value) for key, value in parser.items(section))
+                values.update((key.replace("_", "-").lower(), value) for key, value in parser.items(section) if value)
+    settings = {key: value for values in sections.values() for key, value in values.items()}
     for name, value in environ.items():
-        if name.startswith("PIP_") and name not in ("PIP_CONFIG_FILE", "PIP_VERSION", "PIP_HELP"):
+        if name.startswith("PIP_") and name not in ("PIP_CONFIG_FILE", "PIP_VERSION", "PIP_HELP") and value:
             settings[name[4:].replace("_", "-").lower()] = value
     return settings
 
 
-def index_and_tls(settings: dict[str, str]) -> tuple[str, object, float]:
+def is_loopback(host: str | None) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1")
+
+
+def index_and_tls(settings: dict[str, str], environ: dict[str, str]) -> tuple[str, object, float]:
     """The index URL, the TLS context and the timeout pip would use; NotLikePip where pip would do more."""
     import ssl
     import urllib.parse
 
     steering = sorted(set(settings) - PIP_SETTINGS_KEPT)
+    # A proxy pip's HTTP library (requests) reads from the environment and urllib does not.
+    steering += sorted(name for name in ("ALL_PROXY", "all_proxy") if environ.get(name))
     if steering:
         raise NotLikePip(f"pip is configured with {', '.join(steering)}")
     from pip._internal.models.index import PyPI  # the index the runner's pip uses by default
 
     index = settings.get("index-url", "").strip() or PyPI.simple_url
     parts = urllib.parse.urlsplit(index)
-    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if len(index.split()) != 1 or parts.username or not (parts.scheme == "https" or
-                                                          (parts.scheme == "http" and loopback)):
+    secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
+    if len(index.split()) != 1 or "@" in parts.netloc or not secure:
         # pip reads http only from loopback, and credentials may need its keyring.
         raise NotLikePip("the index is not one https URL without credentials")
-    context = ssl.create_default_context(cafile=settings.get("cert") or None)
-    if not settings.get("cert") and not context.cert_store_stats().get("x509_ca"):
+    # The CA bundle as pip's requests picks it: pip's cert setting, then these two variables.
+    bundle = settings.get("cert") or environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None
+    context = ssl.create_default_context(cafile=bundle)
+    if not bundle and not context.cert_store_stats().get("x509_ca"):
         # A Python without a system CA store (python.org's macOS builds): pip's own bundle.
         import importlib.util
 
         spec = importlib.util.find_spec("pip")
-        bundle = os.path.join(os.path.dirname(spec.origin or ""), "_vendor", "certifi", "cacert.pem") if spec else ""
-        if not os.path.isfile(bundle):
+        certifi = os.path.join(os.path.dirname(spec.origin or ""), "_vendor", "certifi", "cacert.pem") if spec else ""
+        if not os.path.isfile(certifi):
             raise NotLikePip("this Python has no CA certificates to check the index with")
-        context.load_verify_locations(cafile=bundle)
+        context.load_verify_locations(cafile=certifi)
     try:
         timeout = float(settings.get("timeout") or settings.get("default-timeout") or 15)
     except ValueError:
         raise NotLikePip("pip's timeout setting is not a number") from None
-    return index.rstrip("/") + "/", context, timeout
+    # A stall costs this much before pip takes over (and waits its own timeout): kept short.
+    return index.rstrip("/") + "/", context, min(timeout, 15.0)
 
 
-def project_files(opener: object, index: str, name: str, timeout: float) -> list[tuple[str, str, str, str]]:
-    """The index's files for a project: (filename, URL, sha256 or "", requires-python or "")."""
+def allowed_url(url: str, index: str) -> bool:
+    """Only https, or http where the index itself is http on loopback (as pip reads an index)."""
+    import urllib.parse
+
+    scheme, host = urllib.parse.urlsplit(url)[0], urllib.parse.urlsplit(url).hostname
+    return scheme == "https" or (scheme == "http" and is_loopback(host) and index.startswith("http://"))
+
+
+def opener_for(index: str, context: object) -> object:
+    """An opener with HTTP(S) only (no file:, ftp: or data:), whose redirects stay allowed_url."""
+    import urllib.request
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                             headers: HTTPMessage, newurl: str) -> urllib.request.Request | None:
+            if not allowed_url(newurl, index):
+                raise NotLikePip("the index redirected to a URL that is not https")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.UnknownHandler(), urllib.request.ProxyHandler(), urllib.request.HTTPHandler(),
+                    urllib.request.HTTPSHandler(context=context),  # type: ignore[arg-type]
+                    Redirects(), urllib.request.HTTPDefaultErrorHandler(), urllib.request.HTTPErrorProcessor()):
+        opener.add_handler(handler)
+    return opener
+
+
+def project_files(opener: object, index: str, name: str, timeout: float) -> list[IndexFile]:
+    """The files the index lists for a project, from its JSON (PEP 691) or HTML (PEP 503) page."""
     import html.parser
     import json
     import urllib.parse
     import urllib.request
 
-    # S310: index_and_tls let only https (or http to loopback) through.
+    # S310: index_and_tls let only https (or http to loopback) through, and the opener keeps to it.
     request = urllib.request.Request(f"{index}{name}/",  # noqa: S310
                                      headers={"Accept": f"{JSON_PAGE}, text/html;q=0.1"})
     with opener.open(request, timeout=timeout) as response:  # type: ignore[attr-defined]
         body, kind, base = response.read(), response.headers.get_content_type(), response.geturl()
-    files: list[tuple[str, str, str, str]] = []
+    files: list[IndexFile] = []
+
+    def add(href: str, sha256: str, requires_python: str, yanked: bool) -> None:
+        url = urllib.parse.urljoin(base, href).partition("#")[0]
+        filename = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+        files.append(IndexFile(filename, url, sha256, requires_python, yanked))
+
     if kind == JSON_PAGE:
         for entry in json.loads(body)["files"]:
-            url = urllib.parse.urljoin(base, entry["url"])
-            files.append((entry["filename"], url, entry.get("hashes", {}).get("sha256", ""),
-                          entry.get("requires-python") or ""))
+            add(entry["url"], (entry.get("hashes") or {}).get("sha256", ""), entry.get("requires-python") or "",
+                bool(entry.get("yanked")))
         return files
 
     class Anchors(html.parser.HTMLParser):
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             found = dict(attrs)
             if tag == "a" and found.get("href"):
-                url, _, fragment = urllib.parse.urljoin(base, found["href"] or "").partition("#")
-                filename = urllib.parse.unquote(url.rsplit("/", 1)[-1])
-                digest = fragment[len("sha256="):] if fragment.startswith("sha256=") else ""
-                files.append((filename, url, digest, found.get("data-requires-python") or ""))
+                fragment = (found["href"] or "").partition("#")[2]
+                add(found["href"] or "", fragment[len("sha256="):] if fragment.startswith("sha256=") else "",
+                    found.get("data-requires-python") or "", "data-yanked" in found)
 
     Anchors().feed(body.decode("utf-8", "replace"))
     return files
 
 
-def choose(pin: Pin, files: list[tuple[str, str, str, str]], ranks: dict[Tag, int]) -> tuple[str, str]:
-    """The locked wheel pip would pick here: hash in the lock, Requires-Python met, best-ranked tag."""
+def choose(pin: Pin, files: list[IndexFile], ranks: dict[Tag, int]) -> IndexFile:
+    """The locked wheel pip would pick here: hash in the lock, Requires-Python met, not yanked
+    before yanked, then the best-ranked tag for this interpreter."""
     from pip._vendor.packaging.specifiers import InvalidSpecifier, SpecifierSet
     from pip._vendor.packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
     python = ".".join(map(str, sys.version_info[:3]))
-    best: tuple[int, str, str] | None = None
-    for filename, url, digest, requires_python in files:
-        if digest not in pin.hashes or not filename.endswith(".whl"):
+    best: tuple[tuple[bool, int], IndexFile] | None = None
+    for file in files:
+        if file.sha256 not in pin.hashes or not file.filename.endswith(".whl"):
             continue
         try:
-            name, version, _, tags = parse_wheel_filename(filename)
-            if requires_python and not SpecifierSet(requires_python).contains(python, prereleases=True):
-                continue
-        except (InvalidWheelFilename, InvalidSpecifier):
+            name, version, _, tags = parse_wheel_filename(file.filename)
+        except (InvalidWheelFilename, ValueError):
             continue
+        try:
+            if file.requires_python and not SpecifierSet(file.requires_python).contains(python, prereleases=True):
+                continue
+        except InvalidSpecifier:
+            pass  # pip, too, ignores a Requires-Python it cannot read
         if normalize(name) != pin.name or str(version) != pin.version:
             continue
         rank = min((ranks[tag] for tag in tags if tag in ranks), default=None)
-        if rank is not None and (best is None or rank < best[0]):
-            best = (rank, filename, url)
+        if rank is not None and (best is None or (file.yanked, rank) < best[0]):
+            best = ((file.yanked, rank), file)
     if best is None:
         raise NotLikePip(f"the index lists no wheel of {pin.name} {pin.version} in the lock for this Python")
-    return best[1], best[2]
+    return best[1]
 
 
 def fetch(opener: object, index: str, pin: Pin, ranks: dict[Tag, int], timeout: float) -> Wheel:
-    filename, url = choose(pin, project_files(opener, index, pin.name, timeout), ranks)
-    with opener.open(url, timeout=timeout) as response:  # type: ignore[attr-defined]
+    chosen = choose(pin, project_files(opener, index, pin.name, timeout), ranks)
+    if not allowed_url(chosen.url, index):
+        raise NotLikePip(f"the index lists {pin.name} {pin.version} at a URL that is not https")
+    with opener.open(chosen.url, timeout=timeout) as response:  # type: ignore[attr-defined]
         data = response.read()
-    if hashlib.sha256(data).hexdigest() not in pin.hashes:
-        raise NotLikePip(f"{filename} as downloaded does not match the lock's hashes")
-    return Wheel(pin, filename, data)
+    # The hash the page gave for this very file (and so one of the lock's): not just any of the lock's.
+    if hashlib.sha256(data).hexdigest() != chosen.sha256:
+        raise NotLikePip(f"{pin.name} {pin.version} as downloaded does not match the lock's hashes")
+    return Wheel(pin, chosen.filename, data)
 
 
-def wheel_root(names: list[str]) -> str:
-    """The wheel's one top-level .dist-info directory (where WHEEL and RECORD are)."""
-    roots = {name.split("/", 1)[0] for name in names if name.split("/", 1)[0].endswith(".dist-info")}
-    if len(roots) != 1:
-        raise NotLikePip("a wheel without exactly one .dist-info directory")
-    return roots.pop()
-
-
-def unpack(wheel: Wheel, purelib: str, platlib: str) -> None:
+def unpack(wheel: Wheel, purelib: str, platlib: str, ranks: dict[Tag, int]) -> None:
     """Write a wheel's files into the venv (the binary distribution format's "spread" step)."""
     import io
     import shutil
     import zipfile
 
+    label = f"the wheel of {wheel.pin.name} {wheel.pin.version}"
     with zipfile.ZipFile(io.BytesIO(wheel.data)) as archive:
-        members = [info for info in archive.infolist() if not info.is_dir()]
-        dist_info = wheel_root([info.filename for info in members])
-        metadata = archive.read(f"{dist_info}/WHEEL").decode("utf-8")
+        entries = archive.infolist()
+        roots = {info.filename.split("/", 1)[0] for info in entries}
+        dist_info = [root for root in roots if root.endswith(".dist-info")]
+        if len(dist_info) != 1 or normalize(dist_info[0].split("-", 1)[0]) != wheel.pin.name:
+            raise NotLikePip(f"{label} has no .dist-info directory of its own")
+        metadata = archive.read(f"{dist_info[0]}/WHEEL").decode("utf-8")
         if not re.search(r"^Wheel-Version: 1\.", metadata, re.MULTILINE):
-            raise NotLikePip(f"{wheel.filename} is not a version 1 wheel")
+            raise NotLikePip(f"{label} is not a version 1 wheel")
+        from pip._vendor.packaging.tags import parse_tag
+
+        declared = {tag for line in re.findall(r"^Tag: *(\S+)", metadata, re.MULTILINE) for tag in parse_tag(line)}
+        if not declared & set(ranks):  # its WHEEL file, not only its name, must fit this interpreter
+            raise NotLikePip(f"{label} is built for another platform or Python")
         root = purelib if re.search(r"^Root-Is-Purelib: true", metadata, re.MULTILINE | re.IGNORECASE) else platlib
         targets = []
-        for info in members:  # every path checked before the first is written
+        for info in entries:  # every path checked before the first is written
+            if info.is_dir():
+                continue
             parts = info.filename.split("/")
-            if info.filename.startswith("/") or "\\" in info.filename or ":" in parts[0] or ".." in parts:
-                raise NotLikePip(f"{wheel.filename} holds a path outside the venv")
+            if info.filename.startswith("/") or any(part in ("", ".", "..") or _UNSAFE_IN_PATH.search(part)
+                                                    for part in parts):
+                raise NotLikePip(f"{label} holds a path outside the venv")
             if parts[0].endswith(".data"):
                 if len(parts) < 3 or parts[1] not in ("purelib", "platlib"):
-                    raise NotLikePip(f"{wheel.filename} installs {parts[1]} files (pip writes those)")
+                    raise NotLikePip(f"{label} installs {parts[1]} files (pip writes those)")
                 targets.append((info, os.path.join(purelib if parts[1] == "purelib" else platlib, *parts[2:])))
             else:
                 targets.append((info, os.path.join(root, *parts)))
@@ -337,11 +420,16 @@ def unpack(wheel: Wheel, purelib: str, platlib: str) -> None:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with archive.open(info) as source, open(target, "wb") as destination:
                 shutil.copyfileobj(source, destination)
-    record = os.path.join(root, dist_info)
-    with open(os.path.join(record, "INSTALLER"), "w", encoding="utf-8") as installer:
-        installer.write(INSTALLER + "\n")
-    with open(os.path.join(record, "RECORD"), "a", encoding="utf-8") as listing:
-        listing.write(f"{dist_info}/INSTALLER,,\n")
+            if info.external_attr >> 16 & 0o111:  # executable in the wheel: executable here, as pip makes it
+                os.chmod(target, os.stat(target).st_mode | 0o111)  # noqa: S103 - as pip: +x, umask kept
+    record = os.path.join(root, dist_info[0])
+    for note, text in (("INSTALLER", INSTALLER + "\n"), ("REQUESTED", "")):  # as pip notes a -r requirement
+        with open(os.path.join(record, note), "w", encoding="utf-8") as written:
+            written.write(text)
+    with open(os.path.join(record, "RECORD"), "a+", encoding="utf-8") as listing:
+        listing.seek(0)
+        ends_with_newline = listing.read().endswith("\n")
+        listing.write(("" if ends_with_newline else "\n") + f"{dist_info[0]}/INSTALLER,,\n{dist_info[0]}/REQUESTED,,\n")
 
 
 def venv_site_packages(python: Path) -> tuple[str, str]:
@@ -357,16 +445,16 @@ def venv_site_packages(python: Path) -> tuple[str, str]:
 
 def install_directly(directory: Path, python: Path) -> str:
     """Fill the venv with the lock's wheels, fetched in parallel; how it went, or NotLikePip."""
-    import urllib.request
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
     try:
         from pip._vendor.packaging import tags
     except ImportError:
         raise NotLikePip("the runner's pip has no packaging to rank wheel tags with") from None
     pins = read_lock(LOCK.read_text(encoding="utf-8"))
-    index, context, timeout = index_and_tls(pip_settings(dict(os.environ)))
-    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))  # type: ignore[arg-type]
+    environ = dict(os.environ)
+    index, context, timeout = index_and_tls(pip_settings(environ), environ)
+    opener = opener_for(index, context)
     ranks = {tag: rank for rank, tag in enumerate(tags.sys_tags())}  # this interpreter's, best first
     started = time.monotonic()
     made = started
@@ -379,13 +467,19 @@ def install_directly(directory: Path, python: Path) -> str:
 
     def fetch_and_unpack(pin: Pin) -> Wheel:
         wheel = fetch(opener, index, pin, ranks, timeout)
-        unpack(wheel, *layout.result())  # each wheel unpacked as it arrives, into the new venv
+        purelib, platlib = layout.result()
+        unpack(wheel, purelib, platlib, ranks)  # each wheel unpacked as it arrives, into the new venv
         return wheel
 
     # The venv first (a worker of its own), so no fetch can wait for a job that never starts.
     with ThreadPoolExecutor(max_workers=len(pins) + 1) as pool:
         layout = pool.submit(make_venv)
         jobs = [pool.submit(fetch_and_unpack, pin) for pin in pins]
+        done, _ = wait(jobs, return_when=FIRST_EXCEPTION)
+        failed = [job for job in done if job.exception() is not None]
+        if failed:  # pip takes over at once: what has not started is not started
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise failed[0].exception()  # type: ignore[misc]
         wheels = [job.result() for job in jobs]
     size = sum(len(wheel.data) for wheel in wheels) / 1e6
     return (f"venv {made - started:.2f} s (without pip), {len(wheels)} locked wheels ({size:.1f} MB) "

@@ -8,6 +8,7 @@ Indexes used: pypiserver (a real index implementation, HTML pages) and a small J
 
 from __future__ import annotations
 
+import email.message
 import hashlib
 import http.server
 import io
@@ -16,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+import urllib.error
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +30,7 @@ from release.rehearsal import package_index
 from action.test_portable_bootstrap import check_venv, load_bootstrap, run_bootstrap
 
 LOCK = ROOT / "requirements" / "runtime.txt"
-PIP_WRITES = {"INSTALLER", "RECORD", "REQUESTED", "direct_url.json"}  # an installer's own notes
+PIP_WRITES = {"INSTALLER", "RECORD", "direct_url.json"}  # an installer's own notes
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +58,10 @@ def site_packages(python: str) -> Path:
     return Path(subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True, check=True).stdout.strip())
 
 
-def tree(directory: Path) -> dict[str, str]:
-    """Every file an install wrote but its own notes and bytecode: path -> sha256."""
-    return {path.relative_to(directory).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+def tree(directory: Path) -> dict[str, tuple[str, bool]]:
+    """Every file an install wrote but its own notes and bytecode: path -> (sha256, executable)."""
+    return {path.relative_to(directory).as_posix(): (hashlib.sha256(path.read_bytes()).hexdigest(),
+                                                     os.access(path, os.X_OK))
             for path in directory.rglob("*")
             if path.is_file() and "__pycache__" not in path.parts and path.name not in PIP_WRITES}
 
@@ -148,7 +151,7 @@ def test_bytes_that_are_not_the_lock_s_are_never_installed(wheels: Path, tmp_pat
     with json_index(wheels, serve={pyjwt: forged.getvalue()}) as index:
         result = bootstrap_with(tmp_path, index_env(index))
     # The direct install refuses, pip gets the same bytes and refuses too: nothing is ready.
-    assert f"pip installs the lock ({pyjwt} as downloaded does not match the lock's hashes)" in result.stderr
+    assert "pip installs the lock (pyjwt 2.15.1 as downloaded does not match the lock's hashes)" in result.stderr
     assert result.returncode == 1 and "THESE PACKAGES DO NOT MATCH THE HASHES" in result.stderr
     assert "::error title=xctoken::pip could not install requirements/runtime.txt" in result.stderr
     assert not list(tmp_path.glob("xctoken-venv-*/.xctoken-ready"))
@@ -191,47 +194,70 @@ def test_a_lock_the_direct_install_cannot_read_goes_to_pip(lock: str, reason: st
     ({"PIP_TRUSTED_HOST": "mirror.invalid"}, "trusted-host"),
     ({"PIP_CONSTRAINT": "/etc/constraints.txt"}, "constraint"),
     ({"PIP_ISOLATED_MODE": "1"}, "isolated-mode"),
+    ({"ALL_PROXY": "socks5://proxy.invalid:1080"}, "ALL_PROXY"),  # pip's requests reads it, urllib does not
 ])
 def test_pip_settings_that_change_what_is_installed_go_to_pip(settings: dict[str, str], steering: str) -> None:
     bootstrap = load_bootstrap()
+    environ = {"PIP_CONFIG_FILE": os.devnull, **settings}
     with pytest.raises(bootstrap.NotLikePip, match=f"pip is configured with {steering}"):
-        bootstrap.index_and_tls(bootstrap.pip_settings({"PIP_CONFIG_FILE": os.devnull, **settings}))
+        bootstrap.index_and_tls(bootstrap.pip_settings(environ), environ)
 
 
-def test_pip_s_config_files_are_read_and_the_last_one_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bootstrap = load_bootstrap()
-    named = tmp_path / "pip.conf"
-    named.write_text("[global]\nindex-url = https://first.invalid/simple\ntimeout = 42\n"
-                     "[install]\nindex_url = https://mirror.invalid/pypi/simple/\n[freeze]\nfind-links = x\n")
+def test_pip_s_settings_apply_in_pip_s_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pip._internal.utils import appdirs
 
-    # Away from this machine's own pip configuration: site, user and venv files.
-    monkeypatch.setattr(appdirs, "site_config_dirs", lambda app: [str(tmp_path / "no-global")])
-    monkeypatch.setattr(appdirs, "user_config_dir", lambda app: str(tmp_path / "no-user"))
-    monkeypatch.setattr(bootstrap.sys, "prefix", str(tmp_path / "no-site"))
-    settings = bootstrap.pip_settings({"PIP_CONFIG_FILE": str(named)})
-    index, _, timeout = bootstrap.index_and_tls(settings)
-    assert index == "https://mirror.invalid/pypi/simple/" and timeout == 42  # [freeze] is not pip install's
-    # PIP_* variables override the files, as in pip.
-    assert bootstrap.pip_settings({"PIP_CONFIG_FILE": str(named), "PIP_TIMEOUT": "7"})["timeout"] == "7"
+    bootstrap = load_bootstrap()
+    # This machine's own pip configuration out of the way: a global and a user file of the test's.
+    (tmp_path / "global").mkdir()
+    (tmp_path / "user").mkdir()
+    monkeypatch.setattr(appdirs, "site_config_dirs", lambda app: [str(tmp_path / "global")])
+    monkeypatch.setattr(appdirs, "user_config_dir", lambda app: str(tmp_path / "user"))
+    monkeypatch.setattr(bootstrap.os.path, "expanduser", lambda path: str(tmp_path / "home"))
+    (tmp_path / "global" / "pip.conf").write_text("[global]\nindex-url = https://global.invalid/simple\n")
+    (tmp_path / "user" / "pip.conf").write_text("[global]\nindex-url = https://user.invalid/simple\ntimeout = 42\n"
+                                                "[freeze]\nfind-links = x\n")
+    index = bootstrap.index_and_tls(bootstrap.pip_settings({}), {})
+    assert index[0] == "https://user.invalid/simple/" and index[2] == 15  # the user file wins; at most 15 s
+    # Every file's [global] before every file's [install]: the global file's [install] beats the user's [global].
+    (tmp_path / "global" / "pip.conf").write_text("[install]\nindex_url = https://install.invalid/simple\n")
+    assert bootstrap.pip_settings({})["index-url"] == "https://install.invalid/simple"
+    # PIP_* variables over every file; empty values count for nothing, as in pip.
+    assert bootstrap.pip_settings({"PIP_INDEX_URL": "https://env.invalid/simple"})["index-url"] == \
+        "https://env.invalid/simple"
+    assert bootstrap.pip_settings({"PIP_INDEX_URL": ""})["index-url"] == "https://install.invalid/simple"
+    # A PIP_CONFIG_FILE that exists: read last, and the user's files not at all.
+    named = tmp_path / "named.conf"
+    named.write_text("[global]\nretries = 1\n")
+    assert bootstrap.pip_config_files({"PIP_CONFIG_FILE": str(named)}) == [str(tmp_path / "global" / "pip.conf"),
+                                                                           str(named)]
     # PIP_CONFIG_FILE=os.devnull: no file at all.
     assert bootstrap.pip_config_files({"PIP_CONFIG_FILE": os.devnull}) == []
 
 
 @pytest.mark.parametrize("index", ["http://mirror.invalid/simple", "https://user:secret@mirror.invalid/simple",
+                                   "https://:secret@mirror.invalid/simple",
                                    "https://a.invalid/simple https://b.invalid/simple", "file:///srv/simple"])
 def test_an_index_pip_would_treat_differently_goes_to_pip(index: str) -> None:
     bootstrap = load_bootstrap()
     with pytest.raises(bootstrap.NotLikePip, match="not one https URL without credentials") as refused:
-        bootstrap.index_and_tls({"index-url": index})
+        bootstrap.index_and_tls({"index-url": index}, {})
     assert "secret" not in str(refused.value)
+
+
+def test_the_ca_bundle_is_the_one_pip_s_requests_would_use(tmp_path: Path) -> None:
+    bootstrap = load_bootstrap()
+    missing = str(tmp_path / "missing.pem")
+    for settings, environ in (({"cert": missing}, {}), ({}, {"REQUESTS_CA_BUNDLE": missing}),
+                              ({}, {"CURL_CA_BUNDLE": missing})):
+        with pytest.raises(FileNotFoundError):  # read, so it is the one used (and a failure goes to pip)
+            bootstrap.index_and_tls(settings, environ)
 
 
 def test_the_default_index_is_the_runner_pip_s_own() -> None:
     from pip._internal.models.index import PyPI
 
     bootstrap = load_bootstrap()
-    assert bootstrap.index_and_tls({})[0] == PyPI.simple_url.rstrip("/") + "/"
+    assert bootstrap.index_and_tls({}, {})[0] == PyPI.simple_url.rstrip("/") + "/"
 
 
 def ranked(*tags: str) -> dict[object, int]:
@@ -240,69 +266,145 @@ def ranked(*tags: str) -> dict[object, int]:
     return {tag: rank for rank, text in enumerate(tags) for tag in parse_tag(text)}
 
 
+def listed(filename: str, url: str, sha256: str, requires_python: str = "", yanked: bool = False) -> object:
+    return load_bootstrap().IndexFile(filename, url, sha256, requires_python, yanked)
+
+
 def test_the_wheel_chosen_is_the_locked_one_with_this_python_s_best_tag() -> None:
     bootstrap = load_bootstrap()
     pin = bootstrap.Pin("cryptography", "50.0.2", frozenset({"1" * 64, "2" * 64, "3" * 64}))
     files = [
-        ("cryptography-50.0.2-cp311-abi3-manylinux_2_28_x86_64.whl", "u28", "1" * 64, ""),
-        ("cryptography-50.0.2-cp311-abi3-manylinux_2_34_x86_64.whl", "u34", "2" * 64, ""),
-        ("cryptography-50.0.2-cp311-abi3-manylinux_2_34_x86_64.whl", "unlocked", "9" * 64, ""),  # not in the lock
-        ("cryptography-50.0.2-cp311-abi3-win_amd64.whl", "uwin", "3" * 64, ""),
-        ("cryptography-50.0.2.tar.gz", "usdist", "3" * 64, ""),
+        listed("cryptography-50.0.2-cp311-abi3-manylinux_2_28_x86_64.whl", "u28", "1" * 64),
+        listed("cryptography-50.0.2-cp311-abi3-manylinux_2_34_x86_64.whl", "u34", "2" * 64),
+        listed("cryptography-50.0.2-cp311-abi3-manylinux_2_34_x86_64.whl", "unlocked", "9" * 64),  # not in the lock
+        listed("cryptography-50.0.2-cp311-abi3-win_amd64.whl", "uwin", "3" * 64),
+        listed("cryptography-50.0.2.tar.gz", "usdist", "3" * 64),
     ]
     ranks = ranked("cp311-abi3-manylinux_2_34_x86_64", "cp311-abi3-manylinux_2_28_x86_64")
-    assert bootstrap.choose(pin, files, ranks) == (files[1][0], "u34")
-    # Requires-Python that this interpreter does not meet takes a file out.
-    files[1] = (*files[1][:3], ">=99")
-    assert bootstrap.choose(pin, files, ranks)[1] == "u28"
+    assert bootstrap.choose(pin, files, ranks).url == "u34"
+    # Requires-Python that this interpreter does not meet takes a file out; one pip cannot read does not.
+    files[1] = files[1]._replace(requires_python=">=99")
+    assert bootstrap.choose(pin, files, ranks).url == "u28"
+    files[0] = files[0]._replace(requires_python="not a specifier")
+    assert bootstrap.choose(pin, files, ranks).url == "u28"
+    # A yanked file comes after every file that is not, whatever its tag (as pip sorts them).
+    files[1] = files[1]._replace(requires_python="", yanked=False)
+    files[0], files[1] = files[0]._replace(requires_python=""), files[1]._replace(yanked=True)
+    assert bootstrap.choose(pin, files, ranks).url == "u28"
     with pytest.raises(bootstrap.NotLikePip, match="lists no wheel of cryptography 50.0.2"):
         bootstrap.choose(pin, files, ranked("cp311-abi3-macosx_11_0_arm64"))
     # A file named as another project, even with a locked hash, is not this pin's.
-    other = [("pyjwt-2.15.1-py3-none-any.whl", "x", "1" * 64, "")]
+    other = [listed("pyjwt-2.15.1-py3-none-any.whl", "x", "1" * 64)]
     with pytest.raises(bootstrap.NotLikePip):
         bootstrap.choose(pin, other, ranked("py3-none-any"))
 
 
-def wheel_bytes(files: dict[str, str], root_is_purelib: bool = True) -> bytes:
+class Answer(io.BytesIO):
+    def __init__(self, body: bytes, kind: str, url: str) -> None:
+        super().__init__(body)
+        self.headers = email.message.Message()
+        self.headers["Content-Type"] = kind
+        self.url = url
+
+    def geturl(self) -> str:
+        return self.url
+
+
+class PageOpener:
+    def __init__(self, body: bytes, kind: str) -> None:
+        self.body, self.kind = body, kind
+
+    def open(self, request: object, timeout: float) -> Answer:
+        return Answer(self.body, self.kind, "https://index.invalid/simple/cffi/")
+
+
+def test_a_file_s_name_is_its_url_s_last_segment_as_pip_reads_it() -> None:
+    # The JSON page's "filename" says manylinux; the URL (what pip reads tags from) says Windows.
+    bootstrap = load_bootstrap()
+    page = {"files": [{"filename": "cffi-2.1.1-cp311-cp311-manylinux_2_17_x86_64.whl",
+                       "url": "../../files/cffi-2.1.1-cp311-cp311-win_amd64.whl#sha256=ignored",
+                       "hashes": {"sha256": "1" * 64}, "yanked": "broken"}]}
+    files = bootstrap.project_files(PageOpener(json.dumps(page).encode(), bootstrap.JSON_PAGE),
+                                    "https://index.invalid/simple/", "cffi", 5)
+    assert files == [bootstrap.IndexFile("cffi-2.1.1-cp311-cp311-win_amd64.whl",
+                                         "https://index.invalid/files/cffi-2.1.1-cp311-cp311-win_amd64.whl",
+                                         "1" * 64, "", True)]
+    html = (b'<html><body><a href="/f/cffi-2.1.1-py3-none-any.whl#sha256=' + b"2" * 64 +
+            b'" data-requires-python="&gt;=3.9" data-yanked="">x</a></body></html>')
+    files = bootstrap.project_files(PageOpener(html, "text/html"), "https://index.invalid/simple/", "cffi", 5)
+    assert files == [bootstrap.IndexFile("cffi-2.1.1-py3-none-any.whl", "https://index.invalid/f/cffi-2.1.1-py3-"
+                                         "none-any.whl", "2" * 64, ">=3.9", True)]
+
+
+def test_only_https_urls_are_opened_and_followed() -> None:
+    bootstrap = load_bootstrap()
+    https = "https://index.invalid/simple/"
+    assert bootstrap.allowed_url("https://files.invalid/x.whl", https)
+    for url in ("http://files.invalid/x.whl", "file:///etc/passwd", "ftp://files.invalid/x.whl",
+                "http://127.0.0.1:8080/x.whl"):  # http to loopback only where the index itself is
+        assert not bootstrap.allowed_url(url, https), url
+    assert bootstrap.allowed_url("http://127.0.0.1:8080/x.whl", "http://127.0.0.1:8080/simple/")
+    opener = bootstrap.opener_for(https, __import__("ssl").create_default_context())
+    with pytest.raises(urllib.error.URLError, match="unknown url type"):
+        opener.open("file:///etc/passwd", timeout=5)
+
+
+def wheel_bytes(files: dict[str, str], root_is_purelib: bool = True, tag: str = "py3-none-any") -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("demo-1.0.dist-info/WHEEL", f"Wheel-Version: 1.0\nRoot-Is-Purelib: "
-                                                      f"{str(root_is_purelib).lower()}\n")
-        archive.writestr("demo-1.0.dist-info/RECORD", "")
+                                                      f"{str(root_is_purelib).lower()}\nTag: {tag}\n")
+        archive.writestr("demo-1.0.dist-info/RECORD", "demo/__init__.py,,")  # no newline at the end
         for name, text in files.items():
             archive.writestr(name, text)
     return buffer.getvalue()
+
+
+def demo_wheel(data: bytes) -> object:
+    bootstrap = load_bootstrap()
+    return bootstrap.Wheel(bootstrap.Pin("demo", "1.0", frozenset()), "demo-1.0-py3-none-any.whl", data)
 
 
 @pytest.mark.parametrize(("name", "reason"), [
     ("../escape.py", "a path outside the venv"),
     ("/etc/escape.py", "a path outside the venv"),
     ("C:/escape.py", "a path outside the venv"),
+    ("demo/C:escape.pyd", "a path outside the venv"),     # Windows: a drive-relative path
+    ("demo/x.py:stream", "a path outside the venv"),      # Windows: an NTFS alternate data stream
+    ("demo/\x1b[31m.py", "a path outside the venv"),
     ("demo\\..\\..\\escape.py", "a path outside the venv"),
     ("demo-1.0.data/scripts/demo", "installs scripts files"),
     ("demo-1.0.data/headers/demo.h", "installs headers files"),
+    ("other-1.0.dist-info/METADATA", "no .dist-info directory of its own"),
 ])
 def test_a_wheel_that_would_write_outside_site_packages_writes_nothing(tmp_path: Path, name: str,
                                                                        reason: str) -> None:
     bootstrap = load_bootstrap()
-    pin = bootstrap.Pin("demo", "1.0", frozenset())
-    wheel = bootstrap.Wheel(pin, "demo-1.0-py3-none-any.whl", wheel_bytes({"demo/__init__.py": "", name: "x"}))
+    wheel = demo_wheel(wheel_bytes({"demo/__init__.py": "", name: "x"}))
     with pytest.raises(bootstrap.NotLikePip, match=reason):
-        bootstrap.unpack(wheel, str(tmp_path / "pure"), str(tmp_path / "plat"))
+        bootstrap.unpack(wheel, str(tmp_path / "pure"), str(tmp_path / "plat"), ranked("py3-none-any"))
     assert not list(tmp_path.rglob("*"))  # every path is checked before the first is written
+
+
+def test_a_wheel_whose_wheel_file_names_another_platform_writes_nothing(tmp_path: Path) -> None:
+    bootstrap = load_bootstrap()
+    wheel = demo_wheel(wheel_bytes({"demo/__init__.py": ""}, tag="cp311-cp311-win_amd64"))
+    with pytest.raises(bootstrap.NotLikePip, match="built for another platform or Python"):
+        bootstrap.unpack(wheel, str(tmp_path / "pure"), str(tmp_path / "plat"), ranked("cp311-cp311-linux_x86_64"))
+    assert not list(tmp_path.rglob("*"))
 
 
 def test_a_wheel_is_spread_as_the_format_says(tmp_path: Path) -> None:
     bootstrap = load_bootstrap()
-    wheel = bootstrap.Wheel(bootstrap.Pin("demo", "1.0", frozenset()), "demo-1.0-cp311-cp311-linux_x86_64.whl",
-                            wheel_bytes({"demo/__init__.py": "A = 1\n", "demo-1.0.data/purelib/pure.py": "B = 2\n"},
-                                        root_is_purelib=False))
-    bootstrap.unpack(wheel, str(tmp_path / "pure"), str(tmp_path / "plat"))
+    data = wheel_bytes({"demo/__init__.py": "A = 1\n", "demo-1.0.data/purelib/pure.py": "B = 2\n"},
+                       root_is_purelib=False)
+    bootstrap.unpack(demo_wheel(data), str(tmp_path / "pure"), str(tmp_path / "plat"), ranked("py3-none-any"))
     assert (tmp_path / "plat" / "demo" / "__init__.py").read_text() == "A = 1\n"
     assert (tmp_path / "pure" / "pure.py").read_text() == "B = 2\n"
     record = tmp_path / "plat" / "demo-1.0.dist-info"
-    assert (record / "INSTALLER").read_text() == "xctoken-portable\n"
-    assert (record / "RECORD").read_text() == "demo-1.0.dist-info/INSTALLER,,\n"
+    assert (record / "INSTALLER").read_text() == "xctoken-portable\n" and (record / "REQUESTED").read_text() == ""
+    assert (record / "RECORD").read_text() == ("demo/__init__.py,,\ndemo-1.0.dist-info/INSTALLER,,\n"
+                                               "demo-1.0.dist-info/REQUESTED,,\n")
 
 
 def test_a_failed_direct_install_says_only_what_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
