@@ -65,7 +65,7 @@ PIP_SETTINGS_KEPT = frozenset({
     "break-system-packages", "require-virtualenv", "no-python-version-warning", "no-warn-script-location",
     "only-binary", "prefer-binary", "no-compile", "log", "upgrade", "upgrade-strategy", "exists-action",
 })
-PIP_SECTIONS = ("global", "install")  # what `pip install` reads, in this order
+PIP_SECTIONS = ("global", "install")  # the sections pip's install command reads, in this order
 JSON_PAGE = "application/vnd.pypi.simple.v1+json"  # PEP 691; an HTML page (PEP 503) is read too
 
 
@@ -184,7 +184,7 @@ def read_lock(text: str) -> list[Pin]:
 
 
 def pip_config_files(environ: dict[str, str]) -> list[str]:
-    """The files `pip --python VENV install` reads its settings from, lowest priority first.
+    """The files pip's install command (run as ``pip --python VENV``) reads, lowest priority first.
 
     pip's order: global, user, then PIP_CONFIG_FILE. Not the site file (``sys.prefix``):
     ``pip --python`` runs under the new venv's prefix, where there is none.
@@ -205,7 +205,7 @@ def pip_config_files(environ: dict[str, str]) -> list[str]:
 
 
 def pip_settings(environ: dict[str, str]) -> dict[str, str]:
-    """pip's settings for `pip install` (names with dashes, lower case), applied in pip's order.
+    """pip's settings for its install command (names with dashes, lower case), in pip's order.
 
     Every file's [global], then every file's [install], then PIP_* variables; empty values
     are skipped, as pip skips them.

@@ -400,7 +400,7 @@ def run_decode(args: argparse.Namespace) -> int:
 
         options = _options(args)
         if options.key_id is None and well_formed_kid:
-            options.key_id = header_kid
+            options = options._replace(key_id=header_kid)
         stdin = _stdin_buffer() if options.key_path == "-" else None
         try:
             public_key = resolve_key(options, os.environ, stdin).public_key()

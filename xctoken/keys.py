@@ -16,6 +16,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -57,8 +58,7 @@ _NOT_A_KEY_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class KeyForm:
+class KeyForm(NamedTuple):
     """How the key was stored, as far as it can be told without showing it."""
 
     encoding: str  # "PEM", "base64 of a PEM file", "base64 DER", "DER"

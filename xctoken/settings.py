@@ -23,7 +23,7 @@ import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from .claims import (
     APP_STORE_CONNECT,
@@ -91,9 +91,12 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _TRUE = {"1", "true", "yes", "on"}
 
 
-@dataclass
-class Options:
-    """What the command line said (``None`` = not given)."""
+class Options(NamedTuple):
+    """What the command line said (``None`` = not given).
+
+    Records here are NamedTuples where a dataclass would do no more: each dataclass costs
+    about half a millisecond to create at import, and ``xctoken generate`` pays that.
+    """
 
     key_id: str | None = None
     issuer_id: str | None = None
@@ -114,8 +117,7 @@ class Options:
     origin: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class KeyLocation:
+class KeyLocation(NamedTuple):
     """Where the key was found; ``describe()`` is safe to print.
 
     ``path`` (kind "file") is the key file's path as text (``str``), as given with ``~``

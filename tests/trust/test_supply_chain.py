@@ -130,13 +130,15 @@ def test_every_workflow_declares_minimal_permissions() -> None:
 
 
 def test_portable_action_installs_only_hash_checked_wheels() -> None:
+    # Every pip command it builds; its direct install (no pip) is held to the lock's hashes by
+    # tests/action/test_portable_direct_install.py, which serves it forged bytes.
     folder = _require(ROOT / "portable")
     installs = []
     for path in sorted(folder.rglob("*")):
         if path.suffix not in (".yml", ".yaml", ".py", ".sh"):
             continue
         text = path.read_text()
-        for match in re.finditer(r"pip3?\"?,?\s*\"?install|pip install", text):
+        for match in re.finditer(r"pip3?\"?,?\s*\"?install\b|pip install\b", text):  # the command, not "installs"
             installs.append((path.name, text[match.start():match.start() + 400]))
     assert installs, "the portable action installs nothing?"
     for name, call in installs:
