@@ -22,7 +22,6 @@ import os
 import re
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from .claims import (
@@ -137,13 +136,14 @@ class KeyLocation(NamedTuple):
         return "standard input"
 
 
-@dataclass
-class Resolved:
+class Resolved(NamedTuple):
+    """What resolve() found: the request, the key, where it was, and what to tell the user."""
+
     request: TokenRequest | ServiceRequest
     key: LoadedKey
     location: KeyLocation
-    sources: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    sources: dict[str, str]  # setting -> the flag or variable it came from
+    warnings: list[str]
 
 
 def env_value(env: Mapping[str, str], name: str) -> str | None:
