@@ -458,7 +458,7 @@ def _read_without_blocking(path: str) -> bytes | None:
             else:
                 if not first:
                     return None  # no writer at all
-        if _NONBLOCK:
+        if _NONBLOCK and not stat.S_ISREG(info.st_mode):  # a regular file reads the same either way
             import fcntl
 
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_NONBLOCK)

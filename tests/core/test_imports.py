@@ -38,9 +38,9 @@ from xctoken import cli
 GENERATE_PATH = {"xctoken", "xctoken.claims", "xctoken.cli", "xctoken.console", "xctoken.errors", "xctoken.files",
                  "xctoken.keys", "xctoken.settings", "xctoken.signing"}
 # The standard modules generate uses beyond what cryptography itself imports (and what they import):
-# signal and resource for guard_process (SIGTERM unwinds, no core file), fcntl to read a key file or
-# FIFO without blocking.
-GENERATE_STDLIB = ("signal", "resource", "fcntl", "errno", "stat")
+# signal and resource for guard_process (SIGTERM unwinds, no core file). Not fcntl: only a key read
+# from a FIFO or a device needs it (to clear O_NONBLOCK), a key file does not.
+GENERATE_STDLIB = ("signal", "resource", "errno", "stat")
 # pathlib and what it brings (fnmatch, ntpath, urllib.parse): key paths are text (os.path), issue #16.
 PATHLIB = ("pathlib", "fnmatch", "ntpath", "urllib")
 NEVER_ON_THE_WAY = ("jwt", "ssl", "urllib.request", "http.client", "xctoken.services", "xctoken.doctor",
