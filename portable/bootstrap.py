@@ -516,7 +516,12 @@ def install(directory: Path, python: Path) -> tuple[int, str]:
         say(f"xctoken: this Python's pip {'.'.join(map(str, version))} is older than 22.3 (no --python), so the "
             "venv gets one from ensurepip (a few seconds more)")
     started = time.monotonic()
-    create(directory, with_pip=True)
+    try:
+        create(directory, with_pip=True)
+    except subprocess.CalledProcessError as error:
+        say(f"xctoken: python -m venv could not make the venv with ensurepip (exit {error.returncode}); "
+            "install a Python with venv and pip (actions/setup-python) before this step")
+        return error.returncode or 1, "no venv"
     made = time.monotonic()
     code = run_pip(pip_install([str(python), "-m", "pip"]))
     return code, (f"venv with ensurepip {made - started:.2f} s, "
@@ -538,7 +543,8 @@ def main() -> int:
         say(f"xctoken: installing the pinned dependencies into {directory}")
         code, how = install(directory, python)
         if code != 0:
-            return fail(f"pip could not install requirements/runtime.txt (exit {code}); see the lines above")
+            return fail(f"the pinned dependencies (requirements/runtime.txt) could not be installed (exit {code}); "
+                        "see the lines above")
         ready.write_text(tag)
         say(f"xctoken: dependencies ready: {how}")
     # Bytes: on Windows a text stdout would end the line with "\r\n", and bash's $(...) keeps the "\r".

@@ -123,6 +123,22 @@ def test_an_old_runner_pip_goes_straight_to_ensurepip(tmp_path: Path, monkeypatc
     assert "older than 22.3" in capsys.readouterr().err
 
 
+def test_a_venv_ensurepip_cannot_make_fails_with_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    bootstrap = load_bootstrap()
+
+    def broken_venv(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        assert not [name for name in kwargs["env"] if name.upper().startswith("INPUT_")]  # type: ignore[attr-defined]
+        raise subprocess.CalledProcessError(1, argv)
+
+    monkeypatch.setenv("INPUT_PRIVATE-KEY", "-----BEGIN PRIVATE KEY-----")
+    monkeypatch.setattr(bootstrap, "runner_pip_version", lambda: None)
+    monkeypatch.setattr(bootstrap.subprocess, "run", broken_venv)
+    assert bootstrap.install(tmp_path / "v", tmp_path / "v" / "bin" / "python") == (1, "no venv")
+    said = capsys.readouterr().err
+    assert "could not make the venv with ensurepip (exit 1)" in said and "Traceback" not in said
+
+
 def test_pip_never_sees_the_step_s_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
     bootstrap = load_bootstrap()
     seen: dict[str, str] = {}

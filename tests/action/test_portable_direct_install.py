@@ -153,7 +153,8 @@ def test_bytes_that_are_not_the_lock_s_are_never_installed(wheels: Path, tmp_pat
     # The direct install refuses, pip gets the same bytes and refuses too: nothing is ready.
     assert "pip installs the lock (pyjwt 2.15.1 as downloaded does not match the lock's hashes)" in result.stderr
     assert result.returncode == 1 and "THESE PACKAGES DO NOT MATCH THE HASHES" in result.stderr
-    assert "::error title=xctoken::pip could not install requirements/runtime.txt" in result.stderr
+    assert "::error title=xctoken::the pinned dependencies (requirements/runtime.txt) could not be installed" \
+        in result.stderr
     assert not list(tmp_path.glob("xctoken-venv-*/.xctoken-ready"))
 
 
