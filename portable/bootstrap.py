@@ -23,7 +23,8 @@ Made fast, because every iOS job pays for it before its first token:
   bytes must hash to what the page listed for that file, the wheel's own WHEEL file
   must name a tag this interpreter takes, every path is checked before one is written,
   and it is unpacked as the wheel format says (no scripts: a private venv needs none).
-  The result is the files pip writes, byte for byte and mode for mode (a test holds it).
+  The result is the files pip writes, byte for byte, with pip's executable bits; only
+  the installer's own notes (INSTALLER, RECORD) differ (a test holds it).
 - Anything this does not know to be the same as pip (pip configured with other
   indexes, find-links, a proxy setting, credentials; an index that lists no hashes;
   a URL that is not https; a lock line with a marker; any failure at all) hands the
@@ -55,6 +56,7 @@ ACTION_ROOT = Path(__file__).resolve().parent.parent
 LOCK = ACTION_ROOT / "requirements" / "runtime.txt"
 PIP_WITH_PYTHON_OPTION = (22, 3)  # `pip --python` appeared in pip 22.3
 INSTALLER = "xctoken-portable"    # the dist-info INSTALLER of what the direct install unpacks
+DIRECT_INSTALL_SECONDS = 60       # past this the index is stalling or trickling: pip takes over
 
 # pip settings that change nothing about which files are installed, or from where.
 # Any other setting (extra-index-url, find-links, no-index, proxy, trusted-host,
@@ -112,14 +114,27 @@ def quiet_env() -> dict[str, str]:
 
 
 def run_pip(argv: list[str]) -> int:
-    return subprocess.run(argv, stdout=sys.stderr, env=quiet_env(), check=False).returncode
+    """Run pip, its output on standard error, with workflow commands off meanwhile.
+
+    pip prints text the index chose (a yanked file's reason, a project's name), and a line
+    of it starting with ``::`` would be a workflow command; between these two lines the
+    runner reads none (the token is random, so pip's output cannot end the pause).
+    """
+    import secrets
+
+    pause = secrets.token_hex(16)
+    say(f"::stop-commands::{pause}")
+    try:
+        return subprocess.run(argv, stdout=sys.stderr, env=quiet_env(), check=False).returncode
+    finally:
+        say(f"::{pause}::")
 
 
 def create(directory: Path, with_pip: bool) -> None:
     if with_pip:
         # ensurepip runs in a child of its own: given the environment without the step's inputs.
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(directory)], env=quiet_env(), check=True,
-                       stdout=sys.stderr)
+        subprocess.run([sys.executable, "-I", "-m", "venv", "--clear", str(directory)], env=quiet_env(),
+                       check=True, stdout=sys.stderr)
         return
     import venv
 
@@ -207,8 +222,8 @@ def pip_config_files(environ: dict[str, str]) -> list[str]:
 def pip_settings(environ: dict[str, str]) -> dict[str, str]:
     """pip's settings for its install command (names with dashes, lower case), in pip's order.
 
-    Every file's [global], then every file's [install], then PIP_* variables; empty values
-    are skipped, as pip skips them.
+    Every file's [global], then every file's [install], then PIP_* variables; an empty value
+    in a file unsets the setting, an empty variable counts for nothing, as in pip.
     """
     import configparser
     import locale
@@ -224,8 +239,9 @@ def pip_settings(environ: dict[str, str]) -> dict[str, str]:
             raise NotLikePip(f"pip's configuration {path} could not be read ({type(error).__name__})") from None
         for section, values in sections.items():
             if parser.has_section(section):
-                values.update((key.replace("_", "-").lower(), value) for key, value in parser.items(section) if value)
-    settings = {key: value for values in sections.values() for key, value in values.items()}
+                values.update((key.replace("_", "-").lower(), value) for key, value in parser.items(section))
+    # An empty value in a later file unsets an earlier one; pip then skips what is empty.
+    settings = {key: value for values in sections.values() for key, value in values.items() if value}
     for name, value in environ.items():
         if name.startswith("PIP_") and name not in ("PIP_CONFIG_FILE", "PIP_VERSION", "PIP_HELP") and value:
             settings[name[4:].replace("_", "-").lower()] = value
@@ -236,7 +252,8 @@ def is_loopback(host: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1")
 
 
-def index_and_tls(settings: dict[str, str], environ: dict[str, str]) -> tuple[str, object, float]:
+def index_and_tls(settings: dict[str, str], environ: dict[str, str],
+                  pip_version: tuple[int, ...] = (24, 2)) -> tuple[str, object, float]:
     """The index URL, the TLS context and the timeout pip would use; NotLikePip where pip would do more."""
     import ssl
     import urllib.parse
@@ -254,18 +271,19 @@ def index_and_tls(settings: dict[str, str], environ: dict[str, str]) -> tuple[st
     if len(index.split()) != 1 or "@" in parts.netloc or not secure:
         # pip reads http only from loopback, and credentials may need its keyring.
         raise NotLikePip("the index is not one https URL without credentials")
-    # The CA bundle as pip's requests picks it: pip's cert setting, then these two variables.
-    bundle = settings.get("cert") or environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None
-    context = ssl.create_default_context(cafile=bundle)
-    if not bundle and not context.cert_store_stats().get("x509_ca"):
-        # A Python without a system CA store (python.org's macOS builds): pip's own bundle.
-        import importlib.util
+    from pip._vendor import certifi  # pip's own bundle (Debian's pip points it at the system's)
 
-        spec = importlib.util.find_spec("pip")
-        certifi = os.path.join(os.path.dirname(spec.origin or ""), "_vendor", "certifi", "cacert.pem") if spec else ""
-        if not os.path.isfile(certifi):
-            raise NotLikePip("this Python has no CA certificates to check the index with")
-        context.load_verify_locations(cafile=certifi)
+    # The CA bundle a user gave, as pip's requests picks it: these variables over pip's cert setting.
+    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or settings.get("cert") or ""
+    if pip_version >= (24, 2):
+        # pip's truststore context: the system's certificates, certifi's, and the bundle given.
+        context = ssl.create_default_context()
+        context.load_verify_locations(cafile=certifi.where())
+        if bundle:
+            context.load_verify_locations(cafile=bundle)
+    else:
+        # Older pips verify with requests alone: the bundle given, or else certifi's; nothing else.
+        context = ssl.create_default_context(cafile=bundle or certifi.where())
     try:
         timeout = float(settings.get("timeout") or settings.get("default-timeout") or 15)
     except ValueError:
@@ -301,7 +319,32 @@ def opener_for(index: str, context: object) -> object:
     return opener
 
 
-def project_files(opener: object, index: str, name: str, timeout: float) -> list[IndexFile]:
+class Index:
+    """The index as the direct install reads it: http(s) only, every read bounded by the timeout,
+    all of them by one deadline, and all of them stopped once one download has failed."""
+
+    def __init__(self, url: str, context: object, timeout: float) -> None:
+        import threading
+
+        self.url, self.timeout = url, timeout
+        self.deadline = time.monotonic() + DIRECT_INSTALL_SECONDS
+        self.stopped = threading.Event()
+        self.opener = opener_for(url, context)
+
+    def read(self, target: object) -> tuple[bytes, str, str]:
+        """(body, content type, final URL) of a URL or a Request."""
+        chunks = []
+        with self.opener.open(target, timeout=self.timeout) as response:  # type: ignore[attr-defined]
+            while chunk := response.read(256 * 1024):
+                if self.stopped.is_set():
+                    raise NotLikePip("stopped: another download failed")
+                if time.monotonic() > self.deadline:
+                    raise NotLikePip(f"the index took more than {DIRECT_INSTALL_SECONDS} s")
+                chunks.append(chunk)
+            return b"".join(chunks), response.headers.get_content_type(), response.geturl()
+
+
+def project_files(index: Index, name: str) -> list[IndexFile]:
     """The files the index lists for a project, from its JSON (PEP 691) or HTML (PEP 503) page."""
     import html.parser
     import json
@@ -309,48 +352,54 @@ def project_files(opener: object, index: str, name: str, timeout: float) -> list
     import urllib.request
 
     # S310: index_and_tls let only https (or http to loopback) through, and the opener keeps to it.
-    request = urllib.request.Request(f"{index}{name}/",  # noqa: S310
+    request = urllib.request.Request(f"{index.url}{name}/",  # noqa: S310
                                      headers={"Accept": f"{JSON_PAGE}, text/html;q=0.1"})
-    with opener.open(request, timeout=timeout) as response:  # type: ignore[attr-defined]
-        body, kind, base = response.read(), response.headers.get_content_type(), response.geturl()
+    body, kind, page = index.read(request)
     files: list[IndexFile] = []
+    base = {"url": page}  # an HTML page's <base href> changes it, as pip reads the page
 
     def add(href: str, sha256: str, requires_python: str, yanked: bool) -> None:
-        url = urllib.parse.urljoin(base, href).partition("#")[0]
+        url = urllib.parse.urljoin(base["url"], href).partition("#")[0]
         filename = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
         files.append(IndexFile(filename, url, sha256, requires_python, yanked))
 
     if kind == JSON_PAGE:
         for entry in json.loads(body)["files"]:
             add(entry["url"], (entry.get("hashes") or {}).get("sha256", ""), entry.get("requires-python") or "",
-                bool(entry.get("yanked")))
+                entry.get("yanked") not in (None, False))
         return files
 
     class Anchors(html.parser.HTMLParser):
+        based = False
+
         def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             found = dict(attrs)
-            if tag == "a" and found.get("href"):
+            if tag == "base" and found.get("href") and not self.based:
+                base["url"], self.based = urllib.parse.urljoin(page, found["href"] or ""), True
+            elif tag == "a" and found.get("href"):
                 fragment = (found["href"] or "").partition("#")[2]
+                # A bare data-yanked (no value) is not yanked to pip; data-yanked="" is.
                 add(found["href"] or "", fragment[len("sha256="):] if fragment.startswith("sha256=") else "",
-                    found.get("data-requires-python") or "", "data-yanked" in found)
+                    found.get("data-requires-python") or "", found.get("data-yanked") is not None)
 
     Anchors().feed(body.decode("utf-8", "replace"))
     return files
 
 
 def choose(pin: Pin, files: list[IndexFile], ranks: dict[Tag, int]) -> IndexFile:
-    """The locked wheel pip would pick here: hash in the lock, Requires-Python met, not yanked
-    before yanked, then the best-ranked tag for this interpreter."""
+    """The locked wheel pip would pick here: hash in the lock, Requires-Python met; then, as pip
+    sorts them, not yanked before yanked, the best-ranked tag for this interpreter, the
+    highest build number."""
     from pip._vendor.packaging.specifiers import InvalidSpecifier, SpecifierSet
     from pip._vendor.packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
     python = ".".join(map(str, sys.version_info[:3]))
-    best: tuple[tuple[bool, int], IndexFile] | None = None
+    best: tuple[tuple[bool, int, tuple[object, ...]], IndexFile] | None = None
     for file in files:
         if file.sha256 not in pin.hashes or not file.filename.endswith(".whl"):
             continue
         try:
-            name, version, _, tags = parse_wheel_filename(file.filename)
+            name, version, build, tags = parse_wheel_filename(file.filename)
         except (InvalidWheelFilename, ValueError):
             continue
         try:
@@ -361,19 +410,21 @@ def choose(pin: Pin, files: list[IndexFile], ranks: dict[Tag, int]) -> IndexFile
         if normalize(name) != pin.name or str(version) != pin.version:
             continue
         rank = min((ranks[tag] for tag in tags if tag in ranks), default=None)
-        if rank is not None and (best is None or (file.yanked, rank) < best[0]):
-            best = ((file.yanked, rank), file)
+        if rank is None:
+            continue
+        key = (not file.yanked, -rank, tuple(build))
+        if best is None or key > best[0]:
+            best = (key, file)
     if best is None:
         raise NotLikePip(f"the index lists no wheel of {pin.name} {pin.version} in the lock for this Python")
     return best[1]
 
 
-def fetch(opener: object, index: str, pin: Pin, ranks: dict[Tag, int], timeout: float) -> Wheel:
-    chosen = choose(pin, project_files(opener, index, pin.name, timeout), ranks)
-    if not allowed_url(chosen.url, index):
+def fetch(index: Index, pin: Pin, ranks: dict[Tag, int]) -> Wheel:
+    chosen = choose(pin, project_files(index, pin.name), ranks)
+    if not allowed_url(chosen.url, index.url):
         raise NotLikePip(f"the index lists {pin.name} {pin.version} at a URL that is not https")
-    with opener.open(chosen.url, timeout=timeout) as response:  # type: ignore[attr-defined]
-        data = response.read()
+    data = index.read(chosen.url)[0]
     # The hash the page gave for this very file (and so one of the lock's): not just any of the lock's.
     if hashlib.sha256(data).hexdigest() != chosen.sha256:
         raise NotLikePip(f"{pin.name} {pin.version} as downloaded does not match the lock's hashes")
@@ -384,6 +435,7 @@ def unpack(wheel: Wheel, purelib: str, platlib: str, ranks: dict[Tag, int]) -> N
     """Write a wheel's files into the venv (the binary distribution format's "spread" step)."""
     import io
     import shutil
+    import stat
     import zipfile
 
     label = f"the wheel of {wheel.pin.name} {wheel.pin.version}"
@@ -420,13 +472,14 @@ def unpack(wheel: Wheel, purelib: str, platlib: str, ranks: dict[Tag, int]) -> N
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with archive.open(info) as source, open(target, "wb") as destination:
                 shutil.copyfileobj(source, destination)
-            if info.external_attr >> 16 & 0o111:  # executable in the wheel: executable here, as pip makes it
+            mode = info.external_attr >> 16
+            if stat.S_ISREG(mode) and mode & 0o111:  # executable in the wheel: executable here, as pip makes it
                 os.chmod(target, os.stat(target).st_mode | 0o111)  # noqa: S103 - as pip: +x, umask kept
     record = os.path.join(root, dist_info[0])
     for note, text in (("INSTALLER", INSTALLER + "\n"), ("REQUESTED", "")):  # as pip notes a -r requirement
-        with open(os.path.join(record, note), "w", encoding="utf-8") as written:
+        with open(os.path.join(record, note), "w", encoding="utf-8", newline="") as written:
             written.write(text)
-    with open(os.path.join(record, "RECORD"), "a+", encoding="utf-8") as listing:
+    with open(os.path.join(record, "RECORD"), "a+", encoding="utf-8", newline="") as listing:
         listing.seek(0)
         ends_with_newline = listing.read().endswith("\n")
         listing.write(("" if ends_with_newline else "\n") + f"{dist_info[0]}/INSTALLER,,\n{dist_info[0]}/REQUESTED,,\n")
@@ -443,7 +496,7 @@ def venv_site_packages(python: Path) -> tuple[str, str]:
     return paths[0], paths[1]
 
 
-def install_directly(directory: Path, python: Path) -> str:
+def install_directly(directory: Path, python: Path, pip_version: tuple[int, ...]) -> str:
     """Fill the venv with the lock's wheels, fetched in parallel; how it went, or NotLikePip."""
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
@@ -453,8 +506,7 @@ def install_directly(directory: Path, python: Path) -> str:
         raise NotLikePip("the runner's pip has no packaging to rank wheel tags with") from None
     pins = read_lock(LOCK.read_text(encoding="utf-8"))
     environ = dict(os.environ)
-    index, context, timeout = index_and_tls(pip_settings(environ), environ)
-    opener = opener_for(index, context)
+    index = Index(*index_and_tls(pip_settings(environ), environ, pip_version))
     ranks = {tag: rank for rank, tag in enumerate(tags.sys_tags())}  # this interpreter's, best first
     started = time.monotonic()
     made = started
@@ -466,8 +518,10 @@ def install_directly(directory: Path, python: Path) -> str:
         return venv_site_packages(python)
 
     def fetch_and_unpack(pin: Pin) -> Wheel:
-        wheel = fetch(opener, index, pin, ranks, timeout)
+        wheel = fetch(index, pin, ranks)
         purelib, platlib = layout.result()
+        if index.stopped.is_set():
+            raise NotLikePip("stopped: another download failed")
         unpack(wheel, purelib, platlib, ranks)  # each wheel unpacked as it arrives, into the new venv
         return wheel
 
@@ -477,8 +531,10 @@ def install_directly(directory: Path, python: Path) -> str:
         jobs = [pool.submit(fetch_and_unpack, pin) for pin in pins]
         done, _ = wait(jobs, return_when=FIRST_EXCEPTION)
         failed = [job for job in done if job.exception() is not None]
-        if failed:  # pip takes over at once: what has not started is not started
-            pool.shutdown(wait=False, cancel_futures=True)
+        if failed:
+            # The others stop at their next read (within the timeout); leaving this block waits
+            # for them, so nothing writes into the venv once pip's install has begun.
+            index.stopped.set()
             raise failed[0].exception()  # type: ignore[misc]
         wheels = [job.result() for job in jobs]
     size = sum(len(wheel.data) for wheel in wheels) / 1e6
@@ -494,7 +550,7 @@ def install(directory: Path, python: Path) -> tuple[int, str]:
     version = runner_pip_version()
     if version is not None and version >= PIP_WITH_PYTHON_OPTION:
         try:
-            return 0, install_directly(directory, python)
+            return 0, install_directly(directory, python, version)
         except NotLikePip as reason:
             say(f"xctoken: pip installs the lock ({reason})")
         except Exception as error:  # noqa: BLE001 - any surprise: pip, with the same guarantees, instead
@@ -503,7 +559,7 @@ def install(directory: Path, python: Path) -> tuple[int, str]:
         started = time.monotonic()
         create(directory, with_pip=False)
         made = time.monotonic()
-        code = run_pip(pip_install([sys.executable, "-m", "pip", "--python", str(python)]))
+        code = run_pip(pip_install([sys.executable, "-I", "-m", "pip", "--python", str(python)]))
         if code == 0:
             return 0, (f"venv {made - started:.2f} s (without pip), runner's pip {'.'.join(map(str, version))} "
                        f"installing into it {time.monotonic() - made:.2f} s")
@@ -523,7 +579,7 @@ def install(directory: Path, python: Path) -> tuple[int, str]:
             "install a Python with venv and pip (actions/setup-python) before this step")
         return error.returncode or 1, "no venv"
     made = time.monotonic()
-    code = run_pip(pip_install([str(python), "-m", "pip"]))
+    code = run_pip(pip_install([str(python), "-I", "-m", "pip"]))
     return code, (f"venv with ensurepip {made - started:.2f} s, "
                   f"its own pip filling it {time.monotonic() - made:.2f} s")
 

@@ -32,18 +32,19 @@ def load_bootstrap() -> ModuleType:
     return module
 
 
-def run_bootstrap(python: str, runner_temp: Path,
-                  pip_settings: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_bootstrap(python: str, runner_temp: Path, pip_settings: dict[str, str] | None = None,
+                  cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """bootstrap.py as the action runs it. By default this machine's pip settings (index, CA
     bundle) stay, as on a runner; `pip_settings` replaces every PIP_* variable."""
     dropped = ("GITHUB_", "RUNNER_", "INPUT_", *(("PIP_",) if pip_settings is not None else ()))
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(dropped)}, **(pip_settings or {}),
            "RUNNER_TEMP": str(runner_temp), "INPUT_PRIVATE-KEY": "not-for-pip"}
-    return subprocess.run([python, "-I", str(BOOTSTRAP)], capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run([python, "-I", str(BOOTSTRAP)], capture_output=True, text=True, env=env, timeout=600,
+                          cwd=cwd)
 
 
-def not_like_pip(bootstrap: ModuleType) -> Callable[[Path, Path], str]:
-    def refuse(directory: Path, python: Path) -> str:
+def not_like_pip(bootstrap: ModuleType) -> Callable[[Path, Path, tuple[int, ...]], str]:
+    def refuse(directory: Path, python: Path, pip_version: tuple[int, ...]) -> str:
         raise bootstrap.NotLikePip("a reason")
     return refuse
 
@@ -102,8 +103,9 @@ def test_a_failing_runner_pip_is_retried_with_the_venv_s_own(tmp_path: Path, mon
     monkeypatch.setattr(bootstrap, "run_pip", lambda argv: calls.append(argv) or (1 if len(calls) == 1 else 0))
     code, how = bootstrap.install(tmp_path / "v", tmp_path / "v" / "bin" / "python")
     assert code == 0 and made == [False, True]
-    assert calls[0][1:5] == ["-m", "pip", "--python", str(tmp_path / "v" / "bin" / "python")]
-    assert calls[1][:3] == [str(tmp_path / "v" / "bin" / "python"), "-m", "pip"]
+    # -I: no pip (or anything else) from the working directory, which is the workspace.
+    assert calls[0][1:6] == ["-I", "-m", "pip", "--python", str(tmp_path / "v" / "bin" / "python")]
+    assert calls[1][:4] == [str(tmp_path / "v" / "bin" / "python"), "-I", "-m", "pip"]
     assert "could not install into the venv (exit 1); trying again" in capsys.readouterr().err
     assert "ensurepip" in how
     for argv in calls:  # the same hash-checked, wheels-only install of the lock either way

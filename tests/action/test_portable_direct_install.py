@@ -8,7 +8,6 @@ Indexes used: pypiserver (a real index implementation, HTML pages) and a small J
 
 from __future__ import annotations
 
-import email.message
 import hashlib
 import http.server
 import io
@@ -226,6 +225,9 @@ def test_pip_s_settings_apply_in_pip_s_order(tmp_path: Path, monkeypatch: pytest
     assert bootstrap.pip_settings({"PIP_INDEX_URL": "https://env.invalid/simple"})["index-url"] == \
         "https://env.invalid/simple"
     assert bootstrap.pip_settings({"PIP_INDEX_URL": ""})["index-url"] == "https://install.invalid/simple"
+    # An empty value in a later file unsets what an earlier file set.
+    (tmp_path / "user" / "pip.conf").write_text("[install]\nindex-url =\n")
+    assert "index-url" not in bootstrap.pip_settings({})
     # A PIP_CONFIG_FILE that exists: read last, and the user's files not at all.
     named = tmp_path / "named.conf"
     named.write_text("[global]\nretries = 1\n")
@@ -247,11 +249,23 @@ def test_an_index_pip_would_treat_differently_goes_to_pip(index: str) -> None:
 
 def test_the_ca_bundle_is_the_one_pip_s_requests_would_use(tmp_path: Path) -> None:
     bootstrap = load_bootstrap()
-    missing = str(tmp_path / "missing.pem")
+    missing, system = str(tmp_path / "missing.pem"), "/etc/ssl/certs/ca-certificates.crt"
     for settings, environ in (({"cert": missing}, {}), ({}, {"REQUESTS_CA_BUNDLE": missing}),
-                              ({}, {"CURL_CA_BUNDLE": missing})):
-        with pytest.raises(FileNotFoundError):  # read, so it is the one used (and a failure goes to pip)
-            bootstrap.index_and_tls(settings, environ)
+                              ({}, {"CURL_CA_BUNDLE": missing}),
+                              ({"cert": system}, {"REQUESTS_CA_BUNDLE": missing})):  # the variable wins
+        for pip_version in ((23, 0), (24, 2)):
+            with pytest.raises(FileNotFoundError):  # read, so it is the one used (and a failure goes to pip)
+                bootstrap.index_and_tls(settings, environ, pip_version)
+
+
+def test_an_older_pip_s_trust_is_certifi_alone_and_a_newer_one_s_adds_the_system_s() -> None:
+    from pip._vendor import certifi
+
+    bootstrap = load_bootstrap()
+    certifi_only = __import__("ssl").create_default_context(cafile=certifi.where()).cert_store_stats()["x509_ca"]
+    older = bootstrap.index_and_tls({}, {}, (23, 0))[1].cert_store_stats()["x509_ca"]
+    newer = bootstrap.index_and_tls({}, {}, (24, 2))[1].cert_store_stats()["x509_ca"]
+    assert older == certifi_only and newer >= certifi_only
 
 
 def test_the_default_index_is_the_runner_pip_s_own() -> None:
@@ -300,23 +314,16 @@ def test_the_wheel_chosen_is_the_locked_one_with_this_python_s_best_tag() -> Non
         bootstrap.choose(pin, other, ranked("py3-none-any"))
 
 
-class Answer(io.BytesIO):
-    def __init__(self, body: bytes, kind: str, url: str) -> None:
-        super().__init__(body)
-        self.headers = email.message.Message()
-        self.headers["Content-Type"] = kind
-        self.url = url
+class PageIndex:
+    """An Index whose every read answers one page."""
 
-    def geturl(self) -> str:
-        return self.url
+    url = "https://index.invalid/simple/"
 
-
-class PageOpener:
     def __init__(self, body: bytes, kind: str) -> None:
         self.body, self.kind = body, kind
 
-    def open(self, request: object, timeout: float) -> Answer:
-        return Answer(self.body, self.kind, "https://index.invalid/simple/cffi/")
+    def read(self, target: object) -> tuple[bytes, str, str]:
+        return self.body, self.kind, "https://index.invalid/simple/cffi/"
 
 
 def test_a_file_s_name_is_its_url_s_last_segment_as_pip_reads_it() -> None:
@@ -325,16 +332,48 @@ def test_a_file_s_name_is_its_url_s_last_segment_as_pip_reads_it() -> None:
     page = {"files": [{"filename": "cffi-2.1.1-cp311-cp311-manylinux_2_17_x86_64.whl",
                        "url": "../../files/cffi-2.1.1-cp311-cp311-win_amd64.whl#sha256=ignored",
                        "hashes": {"sha256": "1" * 64}, "yanked": "broken"}]}
-    files = bootstrap.project_files(PageOpener(json.dumps(page).encode(), bootstrap.JSON_PAGE),
-                                    "https://index.invalid/simple/", "cffi", 5)
+    files = bootstrap.project_files(PageIndex(json.dumps(page).encode(), bootstrap.JSON_PAGE), "cffi")
     assert files == [bootstrap.IndexFile("cffi-2.1.1-cp311-cp311-win_amd64.whl",
                                          "https://index.invalid/files/cffi-2.1.1-cp311-cp311-win_amd64.whl",
                                          "1" * 64, "", True)]
-    html = (b'<html><body><a href="/f/cffi-2.1.1-py3-none-any.whl#sha256=' + b"2" * 64 +
-            b'" data-requires-python="&gt;=3.9" data-yanked="">x</a></body></html>')
-    files = bootstrap.project_files(PageOpener(html, "text/html"), "https://index.invalid/simple/", "cffi", 5)
-    assert files == [bootstrap.IndexFile("cffi-2.1.1-py3-none-any.whl", "https://index.invalid/f/cffi-2.1.1-py3-"
-                                         "none-any.whl", "2" * 64, ">=3.9", True)]
+
+
+def test_an_html_page_is_read_as_pip_reads_it() -> None:
+    bootstrap = load_bootstrap()
+    html = (b'<html><head><base href="https://files.invalid/p/"></head><body>'
+            b'<a href="cffi-2.1.1-py3-none-any.whl#sha256=' + b"2" * 64 + b'" data-requires-python="&gt;=3.9" '
+            b'data-yanked="">yanked, no reason</a>'
+            b'<a href="/f/cffi-2.1.1-py2-none-any.whl#sha256=' + b"3" * 64 + b'" data-yanked>bare: not yanked</a>'
+            b"</body></html>")
+    files = bootstrap.project_files(PageIndex(html, "text/html"), "cffi")
+    assert files == [
+        bootstrap.IndexFile("cffi-2.1.1-py3-none-any.whl", "https://files.invalid/p/cffi-2.1.1-py3-none-any.whl",
+                            "2" * 64, ">=3.9", True),
+        bootstrap.IndexFile("cffi-2.1.1-py2-none-any.whl", "https://files.invalid/f/cffi-2.1.1-py2-none-any.whl",
+                            "3" * 64, "", False),
+    ]
+
+
+def test_the_higher_build_number_wins_a_tie() -> None:
+    bootstrap = load_bootstrap()
+    pin = bootstrap.Pin("demo", "1.0", frozenset({"1" * 64, "2" * 64}))
+    files = [listed("demo-1.0-1-py3-none-any.whl", "build1", "1" * 64),
+             listed("demo-1.0-2-py3-none-any.whl", "build2", "2" * 64)]
+    assert bootstrap.choose(pin, files, ranked("py3-none-any")).url == "build2"
+
+
+def test_a_stalled_or_stopped_download_gives_way_to_pip(wheels: Path) -> None:
+    bootstrap = load_bootstrap()
+    with json_index(wheels) as url:
+        index = bootstrap.Index(url, None, 5)
+        assert index.read(url + "pyjwt/")[1] == bootstrap.JSON_PAGE
+        index.deadline = 0  # past it: the index has taken too long
+        with pytest.raises(bootstrap.NotLikePip, match="the index took more than 60 s"):
+            index.read(url + "pyjwt/")
+        index = bootstrap.Index(url, None, 5)
+        index.stopped.set()  # another download failed: this one stops too
+        with pytest.raises(bootstrap.NotLikePip, match="stopped: another download failed"):
+            index.read(url + "pyjwt/")
 
 
 def test_only_https_urls_are_opened_and_followed() -> None:
@@ -395,6 +434,20 @@ def test_a_wheel_whose_wheel_file_names_another_platform_writes_nothing(tmp_path
     assert not list(tmp_path.rglob("*"))
 
 
+def test_executable_bits_follow_pip_s_rule(tmp_path: Path) -> None:
+    bootstrap = load_bootstrap()
+    buffer = io.BytesIO(wheel_bytes({}))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        for name, mode in (("demo/tool.so", 0o100755), ("demo/odd.so", 0o755), ("demo/plain.py", 0o100644)):
+            entry = zipfile.ZipInfo(name)
+            entry.external_attr = mode << 16
+            archive.writestr(entry, "x")
+    bootstrap.unpack(demo_wheel(buffer.getvalue()), str(tmp_path), str(tmp_path), ranked("py3-none-any"))
+    # Executable only where the wheel says so of a regular file (0o755 without the file type: not).
+    assert [os.access(tmp_path / "demo" / name, os.X_OK) for name in ("tool.so", "odd.so", "plain.py")] == \
+        [True, False, False]
+
+
 def test_a_wheel_is_spread_as_the_format_says(tmp_path: Path) -> None:
     bootstrap = load_bootstrap()
     data = wheel_bytes({"demo/__init__.py": "A = 1\n", "demo-1.0.data/purelib/pure.py": "B = 2\n"},
@@ -408,11 +461,39 @@ def test_a_wheel_is_spread_as_the_format_says(tmp_path: Path) -> None:
                                                "demo-1.0.dist-info/REQUESTED,,\n")
 
 
+def test_pip_runs_with_workflow_commands_paused(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # pip prints what the index chose (a yanked file's reason): a "::" line there must not be a command.
+    bootstrap = load_bootstrap()
+    monkeypatch.setattr(bootstrap.subprocess, "run", lambda argv, **kwargs: print(
+        "::warning title=from the index::injected", file=sys.stderr) or subprocess.CompletedProcess(argv, 0))
+    assert bootstrap.run_pip(["pip"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    pause = lines[0].removeprefix("::stop-commands::")
+    assert len(pause) == 32 and lines == [f"::stop-commands::{pause}", "::warning title=from the index::injected",
+                                          f"::{pause}::"]
+
+
+@pytest.mark.slow
+def test_a_pip_or_venv_in_the_workspace_is_never_run(wheels: Path, tmp_path: Path) -> None:
+    # The step runs in the workspace: python -m pip there would find a checked-in pip/ first.
+    workspace = tmp_path / "workspace"
+    for module in ("pip", "venv", "ensurepip"):
+        (workspace / module).mkdir(parents=True)
+        (workspace / module / "__init__.py").write_text("")
+        (workspace / module / "__main__.py").write_text(f"open({str(tmp_path / 'RAN')!r}, 'a').write('{module}')\n")
+    result = run_bootstrap(sys.executable, tmp_path / "rt", {"PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
+                                                            "PIP_FIND_LINKS": str(wheels)}, cwd=workspace)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "pip installs the lock (pip is configured with find-links, no-index)" in result.stderr
+    assert not (tmp_path / "RAN").exists()
+
+
 def test_a_failed_direct_install_says_only_what_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     bootstrap = load_bootstrap()
 
-    def refuse(directory: Path, python: Path) -> str:
+    def refuse(directory: Path, python: Path, pip_version: tuple[int, ...]) -> str:
         raise OSError("https://token-in-the-path.invalid/SECRET/simple/pyjwt/ refused")
 
     monkeypatch.setattr(bootstrap, "runner_pip_version", lambda: (24, 0))
