@@ -271,19 +271,22 @@ def index_and_tls(settings: dict[str, str], environ: dict[str, str],
     if len(index.split()) != 1 or "@" in parts.netloc or not secure:
         # pip reads http only from loopback, and credentials may need its keyring.
         raise NotLikePip("the index is not one https URL without credentials")
-    from pip._vendor import certifi  # pip's own bundle (Debian's pip points it at the system's)
+    def certifi_bundle() -> str:
+        from pip._vendor import certifi  # pip's own bundle (Debian's pip points it at the system's)
+
+        return str(certifi.where())
 
     # The CA bundle a user gave, as pip's requests picks it: these variables over pip's cert setting.
     bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or settings.get("cert") or ""
     if pip_version >= (24, 2):
         # pip's truststore context: the system's certificates, certifi's, and the bundle given.
         context = ssl.create_default_context()
-        context.load_verify_locations(cafile=certifi.where())
+        context.load_verify_locations(cafile=certifi_bundle())
         if bundle:
             context.load_verify_locations(cafile=bundle)
     else:
         # Older pips verify with requests alone: the bundle given, or else certifi's; nothing else.
-        context = ssl.create_default_context(cafile=bundle or certifi.where())
+        context = ssl.create_default_context(cafile=bundle or certifi_bundle())
     try:
         timeout = float(settings.get("timeout") or settings.get("default-timeout") or 15)
     except ValueError:
