@@ -503,3 +503,26 @@ def test_a_failed_direct_install_says_only_what_failed(tmp_path: Path, monkeypat
     assert bootstrap.install(tmp_path / "v", tmp_path / "v" / "bin" / "python")[0] == 0
     said = capsys.readouterr().err
     assert "pip installs the lock (the direct install failed: OSError)" in said and "SECRET" not in said
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.usefixtures("require_docker")
+def test_with_a_newer_runner_pip_it_installs_from_the_public_index_over_tls() -> None:
+    # The runner image's own pip is 23.0 (certifi's trust); macOS runners carry pip 24.2 or
+    # later (the system's and certifi's). A pip of that kind, the index pip uses by default,
+    # https, no pip configuration: what a hosted runner has.
+    from action.test_workflow import RUNNER_IMAGE
+
+    script = (
+        "set -e; python3 -m venv /tmp/runner; /tmp/runner/bin/python -m pip install -q pip==25.3; "
+        "/tmp/runner/bin/python -m pip --version; mkdir -p /tmp/rt; "
+        "python=$(PIP_CONFIG_FILE=/dev/null RUNNER_TEMP=/tmp/rt /tmp/runner/bin/python -I /src/portable/bootstrap.py); "
+        "$python -I -c 'import cryptography.hazmat.primitives.asymmetric.ec, jwt, actions_toolkit.file_command' "
+        "&& echo IMPORTS-OK"
+    )
+    result = subprocess.run(["docker", "run", "--rm", "-v", f"{ROOT}:/src:ro", RUNNER_IMAGE, "bash", "-c", script],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "pip 25.3" in result.stdout and "IMPORTS-OK" in result.stdout
+    assert "fetched, hash-checked and unpacked" in result.stderr and "pip installs" not in result.stderr
