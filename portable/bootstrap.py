@@ -108,6 +108,10 @@ def runner_pip_version() -> tuple[int, ...] | None:
     return tuple(parts) if parts and parts[0] else None
 
 
+def shown(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
 def quiet_env() -> dict[str, str]:
     # pip needs none of the step's inputs: the private key stays out of its environment.
     return {k: v for k, v in os.environ.items() if not k.upper().startswith("INPUT_")}
@@ -166,7 +170,6 @@ class IndexFile(NamedTuple):
 
 class Wheel(NamedTuple):
     pin: Pin
-    filename: str
     data: bytes             # its sha256 is the page's for this file, and one of the lock's
 
 
@@ -271,6 +274,7 @@ def index_and_tls(settings: dict[str, str], environ: dict[str, str],
     if len(index.split()) != 1 or "@" in parts.netloc or not secure:
         # pip reads http only from loopback, and credentials may need its keyring.
         raise NotLikePip("the index is not one https URL without credentials")
+
     def certifi_bundle() -> str:
         from pip._vendor import certifi  # pip's own bundle (Debian's pip points it at the system's)
 
@@ -299,8 +303,9 @@ def allowed_url(url: str, index: str) -> bool:
     """Only https, or http where the index itself is http on loopback (as pip reads an index)."""
     import urllib.parse
 
-    scheme, host = urllib.parse.urlsplit(url)[0], urllib.parse.urlsplit(url).hostname
-    return scheme == "https" or (scheme == "http" and is_loopback(host) and index.startswith("http://"))
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname)
+                                       and index.startswith("http://"))
 
 
 def opener_for(index: str, context: object) -> object:
@@ -339,12 +344,16 @@ class Index:
         chunks = []
         with self.opener.open(target, timeout=self.timeout) as response:  # type: ignore[attr-defined]
             while chunk := response.read(256 * 1024):
-                if self.stopped.is_set():
-                    raise NotLikePip("stopped: another download failed")
-                if time.monotonic() > self.deadline:
-                    raise NotLikePip(f"the index took more than {DIRECT_INSTALL_SECONDS} s")
+                self.go_on()
                 chunks.append(chunk)
             return b"".join(chunks), response.headers.get_content_type(), response.geturl()
+
+    def go_on(self) -> None:
+        """NotLikePip once another download has failed or the deadline has passed."""
+        if self.stopped.is_set():
+            raise NotLikePip("stopped: another download failed")
+        if time.monotonic() > self.deadline:
+            raise NotLikePip(f"the index took more than {DIRECT_INSTALL_SECONDS} s")
 
 
 def project_files(index: Index, name: str) -> list[IndexFile]:
@@ -431,7 +440,7 @@ def fetch(index: Index, pin: Pin, ranks: dict[Tag, int]) -> Wheel:
     # The hash the page gave for this very file (and so one of the lock's): not just any of the lock's.
     if hashlib.sha256(data).hexdigest() != chosen.sha256:
         raise NotLikePip(f"{pin.name} {pin.version} as downloaded does not match the lock's hashes")
-    return Wheel(pin, chosen.filename, data)
+    return Wheel(pin, data)
 
 
 def unpack(wheel: Wheel, purelib: str, platlib: str, ranks: dict[Tag, int]) -> None:
@@ -523,8 +532,7 @@ def install_directly(directory: Path, python: Path, pip_version: tuple[int, ...]
     def fetch_and_unpack(pin: Pin) -> Wheel:
         wheel = fetch(index, pin, ranks)
         purelib, platlib = layout.result()
-        if index.stopped.is_set():
-            raise NotLikePip("stopped: another download failed")
+        index.go_on()
         unpack(wheel, purelib, platlib, ranks)  # each wheel unpacked as it arrives, into the new venv
         return wheel
 
@@ -564,7 +572,7 @@ def install(directory: Path, python: Path) -> tuple[int, str]:
         made = time.monotonic()
         code = run_pip(pip_install([sys.executable, "-I", "-m", "pip", "--python", str(python)]))
         if code == 0:
-            return 0, (f"venv {made - started:.2f} s (without pip), runner's pip {'.'.join(map(str, version))} "
+            return 0, (f"venv {made - started:.2f} s (without pip), runner's pip {shown(version)} "
                        f"installing into it {time.monotonic() - made:.2f} s")
         say(f"xctoken: the runner's pip could not install into the venv (exit {code}); "
             "trying again with a pip of the venv's own (ensurepip, a few seconds more)")
@@ -572,7 +580,7 @@ def install(directory: Path, python: Path) -> tuple[int, str]:
         say("xctoken: this Python has no pip of its own, so the venv gets one from ensurepip "
             "(a few seconds more than with the runner's pip)")
     else:
-        say(f"xctoken: this Python's pip {'.'.join(map(str, version))} is older than 22.3 (no --python), so the "
+        say(f"xctoken: this Python's pip {shown(version)} is older than 22.3 (no --python), so the "
             "venv gets one from ensurepip (a few seconds more)")
     started = time.monotonic()
     try:

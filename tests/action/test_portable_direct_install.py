@@ -402,7 +402,7 @@ def wheel_bytes(files: dict[str, str], root_is_purelib: bool = True, tag: str = 
 
 def demo_wheel(data: bytes) -> object:
     bootstrap = load_bootstrap()
-    return bootstrap.Wheel(bootstrap.Pin("demo", "1.0", frozenset()), "demo-1.0-py3-none-any.whl", data)
+    return bootstrap.Wheel(bootstrap.Pin("demo", "1.0", frozenset()), data)
 
 
 @pytest.mark.parametrize(("name", "reason"), [
